@@ -1,0 +1,79 @@
+// Runs one federation client in its own process:
+//   tsx client/src/main.ts --coordinator http://127.0.0.1:PORT --data interactions.csv
+// When started with an IPC channel (child_process.fork), it reports progress to its parent.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+
+import { createIdentity, loadInteractions } from '@distillate/shared';
+import pino from 'pino';
+
+import { FederationClient } from './federation-client.js';
+import { DEFAULT_FEDPDD_SETTINGS, FedPddLearner, type FedPddSettings } from './fedpdd-learner.js';
+
+const USAGE = `Usage: client --coordinator URL --data FILE [options]
+
+  --coordinator URL   coordinator address, for example http://127.0.0.1:8080
+  --data FILE         this client's interactions: CSV or TSV of user,item[,value][,timestamp],
+                      or a MovieLens folder
+  --fingerprint FP    expected coordinator key fingerprint; any other coordinator is refused
+  --settings FILE     JSON file of FedPDD settings that override the defaults
+  --seed N            seed of initialisation, training order and evaluation (default 1)
+  --log-level LEVEL   pino level: fatal, error, warn, info, debug (default info)`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      coordinator: { type: 'string' },
+      data: { type: 'string' },
+      fingerprint: { type: 'string' },
+      settings: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!values.coordinator || !values.data) {
+    throw new Error(`--coordinator and --data are required.\n\n${USAGE}`);
+  }
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed)) throw new Error(`--seed is "${values.seed}"; expected an integer.`);
+
+  const overrides = values.settings ? (JSON.parse(await readFile(values.settings, 'utf8')) as Partial<FedPddSettings>) : {};
+  const settings: FedPddSettings = { ...DEFAULT_FEDPDD_SETTINGS, ...overrides, seed };
+  const logger = pino({ level: values['log-level'] }, pino.destination(2));
+
+  const learner = new FedPddLearner(await loadInteractions(values.data), settings);
+  const client = new FederationClient({
+    url: values.coordinator,
+    identity: createIdentity(),
+    learner,
+    coordinatorFingerprint: values.fingerprint,
+    logger,
+  });
+
+  const notify = (message: object): void => {
+    process.send?.(message);
+  };
+  client.on('registered', (event) => notify({ type: 'registered', ...event }));
+  client.on('round-started', (event) => notify({ type: 'round-started', ...event }));
+  client.on('round-uploaded', (event) => notify({ type: 'round-uploaded', ...event }));
+  client.on('teacher-received', (event) => notify({ type: 'teacher-received', ...event }));
+
+  client.on('error', (error) => logger.error({ err: error.message }, 'client stopped'));
+  const report = client.finished();
+  await client.connect();
+  const finalReport = await report;
+  notify({ type: 'finished', clientId: client.clientId, report: finalReport });
+  if (!process.send) console.log(JSON.stringify({ clientId: client.clientId, report: finalReport }));
+  client.close();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+  process.disconnect?.();
+});

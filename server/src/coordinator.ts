@@ -1,0 +1,394 @@
+// The coordinator: an express + socket.io server that registers clients, runs the rounds of
+// federated distillation, and collects the clients' evaluation reports. It never sees raw
+// interactions: only encrypted logits on the transfer set, evidence counts and metric sums.
+import { EventEmitter } from 'node:events';
+import { type Server as HttpServer, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import {
+  type ClientToServerEvents,
+  type EvaluationReport,
+  type EvaluationSums,
+  type Identity,
+  type RegisterReply,
+  type RejectionReason,
+  type ServerToClientEvents,
+  type UploadReply,
+  PROTOCOL_VERSION,
+  boxRoundKey,
+  bytesOf,
+  clientIdFor,
+  createIdentity,
+  createRoundKey,
+  emptyEvaluationSums,
+  fingerprintOf,
+  mergeMetricSums,
+  publicIdentity,
+  sealTeacher,
+  transferSetToFrames,
+  verifyRegistration,
+} from '@distillate/shared';
+import express from 'express';
+import pino, { type Logger } from 'pino';
+import { Server, type Socket } from 'socket.io';
+import nacl from 'tweetnacl';
+
+import { type AggregationStrategy, createAggregationStrategy } from './aggregation/index.js';
+import { ClientRegistry } from './client-registry.js';
+import { type CoordinatorConfig, resolveCoordinatorConfig } from './coordinator-config.js';
+import { FederationRound, type RoundSummary } from './federation-round.js';
+import { mountHttpApi } from './http-api.js';
+import { MessageRejection, checkEvaluationReport, checkRegistration, checkUpload } from './message-checks.js';
+import { TransferSetSampler } from './transfer-set-sampler.js';
+
+export type FederationState = 'waiting-for-clients' | 'running' | 'reporting' | 'finished' | 'stopped';
+
+export interface FederationResults {
+  rounds: RoundSummary[];
+  /** Reports by client id. */
+  reports: Record<string, EvaluationReport>;
+  /** Test metric sums over every reporting client's users. */
+  test: EvaluationSums;
+}
+
+export interface CoordinatorEvents {
+  'client-registered': [{ clientId: string; registered: number }];
+  'round-opened': [{ roundId: number; participants: number; probes: number; candidates: number }];
+  'upload-accepted': [{ roundId: number; clientId: string; uploads: number; participants: number }];
+  'upload-rejected': [{ roundId: number | null; clientId: string | null; reason: RejectionReason; message: string }];
+  'round-closed': [RoundSummary];
+  'report-received': [{ clientId: string; reports: number }];
+  'federation-finished': [FederationResults];
+}
+
+type FederationSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+export class Coordinator extends EventEmitter<CoordinatorEvents> {
+  readonly config: CoordinatorConfig;
+  readonly identity: Identity;
+  readonly fingerprint: string;
+  readonly logger: Logger;
+
+  private readonly registry = new ClientRegistry();
+  private readonly challenges = new Map<string, Uint8Array>();
+  private readonly sampler: TransferSetSampler;
+  private readonly aggregation: AggregationStrategy;
+  private readonly rounds: FederationRound[] = [];
+  private readonly reports = new Map<string, EvaluationReport>();
+  private state: FederationState = 'waiting-for-clients';
+  private httpServer: HttpServer | null = null;
+  private io: Server<ClientToServerEvents, ServerToClientEvents> | null = null;
+  private clientsReady: (() => void) | null = null;
+  private reportsReady: (() => void) | null = null;
+  private finished: Promise<FederationResults> | null = null;
+
+  constructor(config: Partial<CoordinatorConfig> & Pick<CoordinatorConfig, 'itemIds'>) {
+    super();
+    this.config = resolveCoordinatorConfig(config);
+    this.identity = this.config.identity ?? createIdentity();
+    this.fingerprint = fingerprintOf(publicIdentity(this.identity));
+    this.logger = (this.config.logger ?? pino({ level: 'info' })).child({ component: 'coordinator' });
+    this.sampler = new TransferSetSampler({
+      itemCount: this.config.itemIds.length,
+      probesPerRound: this.config.probesPerRound,
+      candidatesPerRound: this.config.candidatesPerRound,
+      uniformShare: this.config.uniformShare,
+      popularityExponent: this.config.popularityExponent,
+      seed: this.config.seed,
+    });
+    this.aggregation = createAggregationStrategy(this.config.aggregation);
+  }
+
+  /** Starts listening and running the federation; returns the URL clients connect to. */
+  async start(): Promise<string> {
+    const app = express();
+    mountHttpApi(app, this);
+    this.httpServer = createServer(app);
+    this.io = new Server(this.httpServer, {
+      transports: ['websocket'],
+      maxHttpBufferSize: this.config.maxMessageBytes,
+      // Clients may compute for a while between messages; give their heartbeats room.
+      pingTimeout: 60_000,
+    });
+    this.io.on('connection', (socket) => this.onConnection(socket));
+
+    await new Promise<void>((resolve, reject) => {
+      this.httpServer!.once('error', reject);
+      this.httpServer!.listen(this.config.port, this.config.host, () => resolve());
+    });
+
+    this.finished = this.runFederation();
+    this.finished.catch((error: unknown) => this.logger.error({ err: error }, 'federation failed'));
+    this.logger.info({ url: this.url, fingerprint: this.fingerprint }, 'coordinator listening');
+    return this.url;
+  }
+
+  get url(): string {
+    const address = this.httpServer?.address() as AddressInfo | null;
+    if (!address) throw new Error('The coordinator is not listening; call start() first.');
+    return `http://${this.config.host}:${address.port}`;
+  }
+
+  /** Resolves with the results once every round has run and the reports are in. */
+  results(): Promise<FederationResults> {
+    if (this.finished === null) throw new Error('The coordinator has not started; call start() first.');
+    return this.finished;
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    this.rounds.at(-1)?.abort();
+    this.clientsReady?.();
+    this.reportsReady?.();
+    await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
+    this.httpServer?.closeAllConnections();
+    this.logger.info('coordinator stopped');
+  }
+
+  status(): {
+    state: FederationState;
+    fingerprint: string;
+    round: RoundSummary | null;
+    roundsCompleted: number;
+    roundsPlanned: number;
+    clientsRegistered: number;
+    clientsConnected: number;
+    reports: number;
+  } {
+    return {
+      state: this.state,
+      fingerprint: this.fingerprint,
+      round: this.rounds.at(-1)?.summary() ?? null,
+      roundsCompleted: this.rounds.filter((round) => round.state === 'closed').length,
+      roundsPlanned: this.config.rounds,
+      clientsRegistered: this.registry.all().length,
+      clientsConnected: this.registry.connected().length,
+      reports: this.reports.size,
+    };
+  }
+
+  roundSummaries(): RoundSummary[] {
+    return this.rounds.map((round) => round.summary());
+  }
+
+  private async runFederation(): Promise<FederationResults> {
+    await new Promise<void>((resolve) => {
+      this.clientsReady = resolve;
+      this.checkClientsReady();
+    });
+
+    this.state = 'running';
+    for (let roundId = 1; roundId <= this.config.rounds && this.isRunning(); roundId++) {
+      await this.runRound(roundId);
+    }
+    if (!this.isRunning()) return this.collectResults();
+
+    this.state = 'reporting';
+    const lastRoundId = this.rounds.filter((round) => round.failure === null).at(-1)?.roundId ?? 0;
+    const reportsDue = new Promise<void>((resolve) => (this.reportsReady = resolve));
+    this.io!.emit('federation:complete', { protocolVersion: PROTOCOL_VERSION, lastRoundId });
+    this.checkReportsReady();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([reportsDue, new Promise((resolve) => (timer = setTimeout(resolve, this.config.reportTimeoutMs)))]);
+    clearTimeout(timer);
+
+    this.state = 'finished';
+    const results = this.collectResults();
+    this.logger.info({ reports: this.reports.size, rounds: this.rounds.length }, 'federation finished');
+    this.emit('federation-finished', results);
+    return results;
+  }
+
+  private isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  private async runRound(roundId: number): Promise<void> {
+    const transferSet = this.sampler.sample(roundId);
+    const participants = this.registry.connected();
+    const round = new FederationRound(
+      roundId,
+      transferSet,
+      new Set(participants.map((client) => client.clientId)),
+      Date.now() + this.config.roundTimeoutMs,
+    );
+    this.rounds.push(round);
+
+    round.state = 'collecting';
+    const frames = transferSetToFrames(transferSet);
+    for (const client of participants) {
+      this.io!.to(client.socketId!).emit('round:task', {
+        protocolVersion: PROTOCOL_VERSION,
+        roundId,
+        deadline: round.deadline,
+        ...frames,
+      });
+    }
+    this.logger.info({ roundId, participants: participants.length, probes: round.probes, candidates: round.candidates }, 'round opened');
+    this.emit('round-opened', { roundId, participants: participants.length, probes: round.probes, candidates: round.candidates });
+
+    await round.waitForUploads();
+    if (!this.isRunning()) return;
+
+    if (round.uploads.size === 0) {
+      round.failure = 'no client uploaded before the deadline';
+      round.state = 'closed';
+      round.closedAt = Date.now();
+      this.logger.warn({ roundId }, 'round closed without uploads');
+      this.emit('round-closed', round.summary());
+      return;
+    }
+
+    round.state = 'aggregating';
+    const started = performance.now();
+    const inputs = [...round.uploads].map(([clientId, upload]) => ({
+      clientId,
+      logits: upload.logits,
+      probeEvidence: upload.probeEvidence,
+      exampleCount: this.registry.get(clientId)?.exampleCount ?? 0,
+    }));
+    const teacher = this.aggregation.aggregate(inputs, { probes: round.probes, candidates: round.candidates });
+    const candidateEvidence = new Float64Array(round.candidates);
+    for (const upload of round.uploads.values()) {
+      upload.candidateEvidence.forEach((count, j) => (candidateEvidence[j] += count));
+    }
+    this.sampler.observeEvidence(transferSet, candidateEvidence);
+    round.aggregationMs = performance.now() - started;
+
+    round.state = 'distributing';
+    const roundKey = createRoundKey();
+    const sealed = sealTeacher(roundId, bytesOf(teacher), roundKey);
+    round.teacherBytes = sealed.ciphertext.byteLength;
+    for (const clientId of round.participants) {
+      const client = this.registry.get(clientId);
+      if (!client?.socketId) continue;
+      this.io!.to(client.socketId).emit('round:teacher', {
+        protocolVersion: PROTOCOL_VERSION,
+        roundId,
+        teacher: sealed.ciphertext,
+        roundKey: boxRoundKey(roundId, roundKey, client.sharedKey),
+      });
+    }
+
+    round.state = 'closed';
+    round.closedAt = Date.now();
+    this.logger.info(
+      { roundId, uploads: round.uploads.size, aggregationMs: Math.round(round.aggregationMs), teacherBytes: round.teacherBytes },
+      'round closed',
+    );
+    this.emit('round-closed', round.summary());
+  }
+
+  private onConnection(socket: FederationSocket): void {
+    const challenge = nacl.randomBytes(32);
+    this.challenges.set(socket.id, challenge);
+    socket.emit('session:challenge', {
+      protocolVersion: PROTOCOL_VERSION,
+      challenge,
+      coordinatorSigningKey: this.identity.signing.publicKey,
+      coordinatorBoxKey: this.identity.box.publicKey,
+    });
+
+    socket.on('session:register', (message, reply) => this.onRegister(socket, message, reply));
+    socket.on('round:upload', (message, reply) => this.onUpload(socket, message, reply));
+    socket.on('evaluation:report', (message, reply) => this.onReport(socket, message, reply));
+    socket.on('disconnect', (reason) => {
+      this.challenges.delete(socket.id);
+      const client = this.registry.disconnect(socket.id);
+      if (client) this.logger.info({ clientId: client.clientId, reason }, 'client disconnected');
+    });
+  }
+
+  private onRegister(socket: FederationSocket, message: unknown, reply: unknown): void {
+    if (typeof reply !== 'function') return;
+    const respond = reply as (answer: RegisterReply) => void;
+    try {
+      const request = checkRegistration(message);
+      const challenge = this.challenges.get(socket.id);
+      const keys = { signingPublicKey: request.signingPublicKey, boxPublicKey: request.boxPublicKey };
+      if (!challenge || !verifyRegistration(challenge, keys, request.signature)) {
+        throw new MessageRejection('invalid-message', 'The registration signature does not verify against the challenge of this connection. Reconnect and sign the new challenge.');
+      }
+      this.challenges.delete(socket.id);
+
+      const clientId = clientIdFor(request.signingPublicKey);
+      this.registry.register(clientId, keys, request.exampleCount, socket.id, this.identity.box.secretKey);
+      const registered = this.registry.all().length;
+      this.logger.info({ clientId, registered }, 'client registered');
+      respond({ ok: true, clientId, federation: { rounds: this.config.rounds, itemIds: this.config.itemIds } });
+      this.emit('client-registered', { clientId, registered });
+      this.checkClientsReady();
+    } catch (error) {
+      const rejection = MessageRejection.from(error);
+      this.logger.warn({ socketId: socket.id, reason: rejection.reason, err: rejection.message }, 'registration rejected');
+      respond({ ok: false, error: rejection.message });
+    }
+  }
+
+  private onUpload(socket: FederationSocket, message: unknown, reply: unknown): void {
+    if (typeof reply !== 'function') return;
+    const respond = reply as (answer: UploadReply) => void;
+    const client = this.registry.bySocket(socket.id);
+    const round = this.rounds.at(-1) ?? null;
+    try {
+      const { upload, sequence, bytes } = checkUpload(message, client, round);
+      client!.lastSequence = sequence;
+      client!.bytesReceived += bytes;
+      round!.acceptUpload(client!.clientId, upload, bytes);
+      respond({ ok: true });
+      this.emit('upload-accepted', {
+        roundId: round!.roundId,
+        clientId: client!.clientId,
+        uploads: round!.uploads.size,
+        participants: round!.participants.size,
+      });
+    } catch (error) {
+      const rejection = MessageRejection.from(error);
+      if (round) round.rejectedUploads += 1;
+      const clientId = client?.clientId ?? null;
+      this.logger.warn({ clientId, roundId: round?.roundId ?? null, reason: rejection.reason, err: rejection.message }, 'upload rejected');
+      respond({ ok: false, reason: rejection.reason, error: rejection.message });
+      this.emit('upload-rejected', { roundId: round?.roundId ?? null, clientId, reason: rejection.reason, message: rejection.message });
+    }
+  }
+
+  private onReport(socket: FederationSocket, message: unknown, reply: unknown): void {
+    if (typeof reply !== 'function') return;
+    const respond = reply as (answer: UploadReply) => void;
+    const client = this.registry.bySocket(socket.id);
+    try {
+      if (this.state !== 'reporting') {
+        throw new MessageRejection('stale-round', `Reports are accepted after the last round; the federation is ${this.state}.`);
+      }
+      const { report, sequence } = checkEvaluationReport(message, client);
+      client!.lastSequence = sequence;
+      this.reports.set(client!.clientId, report);
+      respond({ ok: true });
+      this.logger.info({ clientId: client!.clientId, reports: this.reports.size }, 'evaluation report received');
+      this.emit('report-received', { clientId: client!.clientId, reports: this.reports.size });
+      this.checkReportsReady();
+    } catch (error) {
+      const rejection = MessageRejection.from(error);
+      this.logger.warn({ clientId: client?.clientId ?? null, reason: rejection.reason, err: rejection.message }, 'report rejected');
+      respond({ ok: false, reason: rejection.reason, error: rejection.message });
+    }
+  }
+
+  private checkClientsReady(): void {
+    if (this.registry.connected().length >= this.config.minClients) this.clientsReady?.();
+  }
+
+  private checkReportsReady(): void {
+    const expected = new Set(this.rounds.flatMap((round) => [...round.participants]));
+    if ([...expected].every((clientId) => this.reports.has(clientId))) this.reportsReady?.();
+  }
+
+  private collectResults(): FederationResults {
+    const test = emptyEvaluationSums();
+    for (const report of this.reports.values()) {
+      mergeMetricSums(test.full, report.test.full);
+      mergeMetricSums(test.sampled, report.test.sampled);
+    }
+    return { rounds: this.roundSummaries(), reports: Object.fromEntries(this.reports), test };
+  }
+}

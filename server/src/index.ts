@@ -1,0 +1,5 @@
+export * from './aggregation/index.js';
+export * from './coordinator.js';
+export * from './coordinator-config.js';
+export * from './federation-round.js';
+export * from './transfer-set-sampler.js';

@@ -1,0 +1,104 @@
+// Chooses each round's transfer set: single-item seed probes and candidate items.
+//
+// The coordinator holds no interaction data, yet probes and candidates that few users consumed
+// teach the students little. Each upload therefore carries the client's evidence: for every
+// candidate, how many of its training interactions involve that item. Summed over clients, that
+// is the item's popularity, and later rounds draw probes and candidates in proportion to it.
+//
+// Every upload holds at most probesPerRound × candidatesPerRound logits. While there is no
+// estimate yet, the first transfer set takes the whole catalog as candidates, with as many
+// probes as fit in that budget, so one round measures the popularity of every item. A share of
+// each later draw stays uniform so that rare items still appear. Draws are seeded by
+// (seed, round id).
+import {
+  type Random,
+  type TransferSet,
+  createRandom,
+  sampleWithoutReplacement,
+  transferSetFromContexts,
+} from '@distillate/shared';
+
+export interface TransferSetSamplerConfig {
+  itemCount: number;
+  probesPerRound: number;
+  candidatesPerRound: number;
+  /** Share of each draw taken uniformly from the catalog. */
+  uniformShare: number;
+  /** Items are drawn in proportion to popularity^popularityExponent. */
+  popularityExponent: number;
+  seed: number;
+}
+
+export class TransferSetSampler {
+  /** Interactions with each item, summed over the clients of the latest round that scored it. */
+  private readonly popularity: Float64Array;
+  private readonly observed: Uint8Array;
+  private observedCount = 0;
+
+  constructor(private readonly config: TransferSetSamplerConfig) {
+    this.popularity = new Float64Array(config.itemCount);
+    this.observed = new Uint8Array(config.itemCount);
+  }
+
+  sample(roundId: number): TransferSet {
+    const random = createRandom(this.config.seed, 'transfer-set', roundId);
+    const { itemCount, probesPerRound, candidatesPerRound } = this.config;
+
+    if (this.observedCount === 0) {
+      const budget = probesPerRound * candidatesPerRound;
+      const probes = sampleWithoutReplacement(itemCount, Math.max(1, Math.min(probesPerRound, Math.floor(budget / itemCount))), random);
+      const everyItem = Int32Array.from({ length: itemCount }, (_, item) => item);
+      return transferSetFromContexts(roundId, singleItemContexts(probes), everyItem);
+    }
+
+    const probes = this.draw(probesPerRound, random);
+    const candidates = this.draw(candidatesPerRound, random);
+    return transferSetFromContexts(roundId, singleItemContexts(probes), candidates);
+  }
+
+  /** Records the candidates' evidence summed over the round's uploads. */
+  observeEvidence(transferSet: TransferSet, candidateEvidence: Float64Array): void {
+    transferSet.candidates.forEach((item, j) => {
+      this.popularity[item] = candidateEvidence[j];
+      if (this.observed[item] === 0) {
+        this.observed[item] = 1;
+        this.observedCount += 1;
+      }
+    });
+  }
+
+  /** Observed popularity of each item; the mean of the observed items for the others. */
+  popularityEstimate(): Float64Array {
+    let total = 0;
+    for (let item = 0; item < this.config.itemCount; item++) if (this.observed[item]) total += this.popularity[item];
+    const mean = this.observedCount > 0 ? total / this.observedCount : 1;
+    return this.popularity.map((value, item) => (this.observed[item] ? value : mean));
+  }
+
+  private draw(count: number, random: Random): Int32Array {
+    const itemCount = this.config.itemCount;
+    const uniformCount = Math.round(count * this.config.uniformShare);
+    const weights = this.popularityEstimate();
+
+    // Weighted draw without replacement (Efraimidis and Spirakis, 2006): keep the items with the
+    // largest u^(1 / weight), compared as log(u) / weight. Items with no evidence come last.
+    const keyed: Array<[number, number]> = [];
+    for (let item = 0; item < itemCount; item++) {
+      const weight = Math.pow(weights[item], this.config.popularityExponent);
+      const key = weights[item] > 0 ? Math.log(1 - random()) / weight : Number.NEGATIVE_INFINITY;
+      keyed.push([key, item]);
+    }
+    keyed.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+
+    const chosen = new Set<number>();
+    for (let k = 0; chosen.size < count - uniformCount; k++) chosen.add(keyed[k][1]);
+
+    // The uniform share: distinct items not already chosen.
+    while (chosen.size < count) chosen.add(Math.floor(random() * itemCount));
+    return Int32Array.from(chosen);
+  }
+}
+
+function singleItemContexts(items: Int32Array): Int32Array[] {
+  return Array.from(items, (item) => Int32Array.of(item));
+}

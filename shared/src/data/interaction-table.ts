@@ -1,0 +1,46 @@
+// Interactions in columnar form: one row per (user, item, value, timestamp), as read from a file.
+
+export interface InteractionTable {
+  /** Where the rows came from, for messages and reports. */
+  source: string;
+  users: string[];
+  items: string[];
+  /** A rating or a count; 1 when the file has no value column. */
+  values: Float64Array;
+  /** Seconds since the Unix epoch, or null when the file has no timestamp column. */
+  timestamps: Float64Array | null;
+}
+
+/** Collects rows one at a time and packs them into an InteractionTable. */
+export class InteractionTableBuilder {
+  private readonly users: string[] = [];
+  private readonly items: string[] = [];
+  private readonly values: number[] = [];
+  private readonly timestamps: number[] = [];
+
+  constructor(
+    private readonly source: string,
+    private readonly hasTimestamps: boolean,
+  ) {}
+
+  add(user: string, item: string, value: number, timestamp?: number): void {
+    this.users.push(user);
+    this.items.push(item);
+    this.values.push(value);
+    if (this.hasTimestamps) this.timestamps.push(timestamp ?? 0);
+  }
+
+  get length(): number {
+    return this.users.length;
+  }
+
+  build(): InteractionTable {
+    return {
+      source: this.source,
+      users: this.users,
+      items: this.items,
+      values: Float64Array.from(this.values),
+      timestamps: this.hasTimestamps ? Float64Array.from(this.timestamps) : null,
+    };
+  }
+}

@@ -1,0 +1,28 @@
+// The end-of-federation report a client sends (encrypted like an upload): metric sums over its
+// own users and the bytes it exchanged. The coordinator adds the sums of all clients.
+import { z } from 'zod';
+
+const metricSumsSchema = z
+  .object({
+    users: z.number().int().min(0),
+    hitRate: z.object({ 10: z.number().min(0), 20: z.number().min(0) }),
+    ndcg: z.object({ 10: z.number().min(0), 20: z.number().min(0) }),
+    reciprocalRank: z.number().min(0),
+  })
+  .refine(
+    (sums) =>
+      [sums.hitRate[10], sums.hitRate[20], sums.ndcg[10], sums.ndcg[20], sums.reciprocalRank].every(
+        (value) => Number.isFinite(value) && value <= sums.users,
+      ),
+    { message: 'every metric sum must be finite and at most the number of users' },
+  );
+
+export const evaluationReportSchema = z.object({
+  test: z.object({ full: metricSumsSchema, sampled: metricSumsSchema }),
+  validation: z.object({ full: metricSumsSchema, sampled: metricSumsSchema }),
+  bytesSent: z.number().int().min(0),
+  bytesReceived: z.number().int().min(0),
+  /** Round after which the client's best past student was saved, or -1 before the first round. */
+  bestRound: z.number().int().min(-1),
+});
+export type EvaluationReport = z.infer<typeof evaluationReportSchema>;

@@ -1,0 +1,111 @@
+// The federation protocol: socket.io event names, their payloads, and run-time schemas. Both
+// sides validate every payload against these schemas before using it.
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+// Binary fields arrive as Buffer (a Uint8Array) from socket.io's binary attachments.
+const bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data' });
+const roundId = z.number().int().min(0).max(0xffffffff);
+
+export const challengeMessageSchema = z.object({
+  protocolVersion: z.number().int(),
+  challenge: bytes,
+  coordinatorSigningKey: bytes,
+  coordinatorBoxKey: bytes,
+});
+export type ChallengeMessage = z.infer<typeof challengeMessageSchema>;
+
+export const registerRequestSchema = z.object({
+  protocolVersion: z.number().int(),
+  signingPublicKey: bytes,
+  boxPublicKey: bytes,
+  signature: bytes,
+  /** Number of training interactions the client holds; used only for bounded weighting. */
+  exampleCount: z.number().int().min(0),
+});
+export type RegisterRequest = z.infer<typeof registerRequestSchema>;
+
+export const federationSettingsSchema = z.object({
+  rounds: z.number().int().min(1),
+  itemIds: z.array(z.string()),
+});
+export type FederationSettings = z.infer<typeof federationSettingsSchema>;
+
+export const registerReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), clientId: z.string(), federation: federationSettingsSchema }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+export type RegisterReply = z.infer<typeof registerReplySchema>;
+
+export const roundTaskMessageSchema = z.object({
+  protocolVersion: z.number().int(),
+  roundId,
+  /** Unix time in milliseconds after which the coordinator stops waiting for uploads. */
+  deadline: z.number(),
+  probeOffsets: bytes,
+  probeItems: bytes,
+  candidates: bytes,
+});
+export type RoundTaskMessage = z.infer<typeof roundTaskMessageSchema>;
+
+export const teacherMessageSchema = z.object({
+  protocolVersion: z.number().int(),
+  roundId,
+  /** nonce || secretbox of the teacher logits under the round key. */
+  teacher: bytes,
+  /** The round key, boxed to this client. */
+  roundKey: bytes,
+});
+export type TeacherMessage = z.infer<typeof teacherMessageSchema>;
+
+export const federationCompleteMessageSchema = z.object({
+  protocolVersion: z.number().int(),
+  /** Id of the last round that produced a teacher. */
+  lastRoundId: roundId,
+});
+export type FederationCompleteMessage = z.infer<typeof federationCompleteMessageSchema>;
+
+export const uploadMessageSchema = z.object({
+  protocolVersion: z.number().int(),
+  roundId,
+  /** Output of sealUpload: nonce || box of (header || logits). */
+  upload: bytes,
+});
+export type UploadMessage = z.infer<typeof uploadMessageSchema>;
+
+export type RejectionReason =
+  | 'invalid-message'
+  | 'protocol-version'
+  | 'not-registered'
+  | 'decryption-failed'
+  | 'malformed-header'
+  | 'wrong-client'
+  | 'stale-round'
+  | 'replay'
+  | 'wrong-shape'
+  | 'non-finite'
+  | 'too-large'
+  | 'duplicate';
+
+export type UploadReply = { ok: true } | { ok: false; reason: RejectionReason; error: string };
+
+export interface ServerToClientEvents {
+  'session:challenge': (message: ChallengeMessage) => void;
+  'round:task': (message: RoundTaskMessage) => void;
+  'round:teacher': (message: TeacherMessage) => void;
+  'federation:complete': (message: FederationCompleteMessage) => void;
+}
+
+export interface ClientToServerEvents {
+  'session:register': (message: RegisterRequest, reply: (reply: RegisterReply) => void) => void;
+  'round:upload': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
+  'evaluation:report': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
+}
+
+/** Formats a zod error as one line that names each invalid field. */
+export function describeSchemaError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'message'}: ${issue.message}`)
+    .join('; ');
+}

@@ -1,0 +1,98 @@
+// The references every run reports beside FedPDD: `popularity` (training counts over all
+// clients), `local` (each client's student trained alone) and `central` (one student on all
+// data pooled). Students train in worker processes, as many at once as there are cores.
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+
+import type { LocalTrainingResult, StudentConfig, TrainingConfig } from '@distillate/client';
+import {
+  type EvaluationSums,
+  type UserSplit,
+  emptyEvaluationSums,
+  evaluateScorer,
+  forkTypeScript,
+  mergeMetricSums,
+} from '@distillate/shared';
+
+import type { BaselineJob } from './baseline-worker.js';
+import { nextMessage, stopProcess } from './child-process-events.js';
+
+const require = createRequire(import.meta.url);
+const WORKER_ENTRY = require.resolve('./baseline-worker.ts');
+
+export interface BaselineSettings {
+  itemIds: string[];
+  student: Omit<StudentConfig, 'itemCount' | 'seed'>;
+  training: TrainingConfig;
+  maxEpochs: number;
+  seed: number;
+}
+
+export type StudentBaselineResult = LocalTrainingResult & { name: string; users: number };
+
+/** Ranks items by their training count over every user: a reference that uses no context. */
+export function evaluatePopularity(splits: readonly UserSplit[], itemCount: number, seed: number): EvaluationSums {
+  const counts = new Float32Array(itemCount);
+  for (const split of splits) for (const item of split.train) counts[item] += 1;
+  return evaluateScorer(
+    splits,
+    itemCount,
+    (contexts) => {
+      const scores = new Float32Array(contexts.length * itemCount);
+      for (let row = 0; row < contexts.length; row++) scores.set(counts, row * itemCount);
+      return scores;
+    },
+    { purpose: 'test', seed },
+  );
+}
+
+/** Trains a student per data file in worker processes and returns their results in order. */
+export async function trainStudentBaselines(
+  jobs: Array<{ name: string; dataFile: string }>,
+  settings: BaselineSettings,
+  onFinished?: (finished: number, total: number) => void,
+): Promise<StudentBaselineResult[]> {
+  const results: StudentBaselineResult[] = new Array(jobs.length);
+  let next = 0;
+  let finished = 0;
+
+  const runNext = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const index = next++;
+      results[index] = await runWorker({ ...jobs[index], ...settings });
+      finished += 1;
+      onFinished?.(finished, jobs.length);
+    }
+  };
+  const workers = Math.max(1, Math.min(availableParallelism(), jobs.length));
+  await Promise.all(Array.from({ length: workers }, runNext));
+  return results;
+}
+
+async function runWorker(job: BaselineJob): Promise<StudentBaselineResult> {
+  const child = forkTypeScript(WORKER_ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  try {
+    const done = nextMessage<{ type: 'result'; result: StudentBaselineResult } | { type: 'failed'; error: string }>(
+      child,
+      ['result', 'failed'],
+      `baseline ${job.name}`,
+      'its standard error',
+    );
+    child.send(job);
+    const message = await done;
+    if (message.type === 'failed') throw new Error(`Baseline ${job.name} failed: ${message.error}`);
+    return message.result;
+  } finally {
+    stopProcess(child);
+  }
+}
+
+/** Adds the test sums of several results. */
+export function sumTests(results: ReadonlyArray<{ test: EvaluationSums }>): EvaluationSums {
+  const total = emptyEvaluationSums();
+  for (const result of results) {
+    mergeMetricSums(total.full, result.test.full);
+    mergeMetricSums(total.sampled, result.test.sampled);
+  }
+  return total;
+}
