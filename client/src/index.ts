@@ -10,3 +10,4 @@ export * from './student/tensorflow-backend.js';
 export * from './training/losses.js';
 export * from './training/student-trainer.js';
 export * from './local-training.js';
+export * from './student/student-file.js';

@@ -71,12 +71,12 @@ export function checkUpload(
   if (!round.participants.has(client.clientId)) {
     throw new MessageRejection('stale-round', `Client ${client.clientId} was not sent the task of round ${round.roundId}; wait for the next round.`);
   }
-  if (round.uploads.has(client.clientId)) {
-    throw new MessageRejection('duplicate', `Client ${client.clientId} already uploaded for round ${round.roundId}.`);
-  }
 
   const { header, payload } = openUpload(parsed.data.upload, client.sharedKey);
   checkHeader(header, client, round.roundId);
+  if (round.uploads.has(client.clientId)) {
+    throw new MessageRejection('duplicate', `Client ${client.clientId} already uploaded for round ${round.roundId}.`);
+  }
   const upload = decodeLogitUpload(payload, { probes: round.probes, candidates: round.candidates });
   return { upload, sequence: header.sequence, bytes: parsed.data.upload.byteLength };
 }

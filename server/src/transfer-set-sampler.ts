@@ -81,19 +81,20 @@ export class TransferSetSampler {
     const weights = this.popularityEstimate();
 
     // Weighted draw without replacement (Efraimidis and Spirakis, 2006): keep the items with the
-    // largest u^(1 / weight), compared as log(u) / weight. Items with no evidence come last.
+    // largest u^(1 / weight), compared as log(u) / weight. Items without evidence are left to
+    // the uniform share.
     const keyed: Array<[number, number]> = [];
     for (let item = 0; item < itemCount; item++) {
+      if (weights[item] <= 0) continue;
       const weight = Math.pow(weights[item], this.config.popularityExponent);
-      const key = weights[item] > 0 ? Math.log(1 - random()) / weight : Number.NEGATIVE_INFINITY;
-      keyed.push([key, item]);
+      keyed.push([Math.log(1 - random()) / weight, item]);
     }
     keyed.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
 
     const chosen = new Set<number>();
-    for (let k = 0; chosen.size < count - uniformCount; k++) chosen.add(keyed[k][1]);
+    for (let k = 0; k < keyed.length && chosen.size < count - uniformCount; k++) chosen.add(keyed[k][1]);
 
-    // The uniform share: distinct items not already chosen.
+    // The uniform share, which also fills in when too few items have evidence.
     while (chosen.size < count) chosen.add(Math.floor(random() * itemCount));
     return Int32Array.from(chosen);
   }

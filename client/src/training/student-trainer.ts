@@ -18,6 +18,8 @@ export interface TrainingConfig {
   keepProbability: number;
   /** Predict the whole history ('all') or only the items dropped from the context ('dropped'). */
   targets: 'all' | 'dropped';
+  /** Share of examples whose context is one random history item, which teaches item-to-item predictions. */
+  singleItemShare: number;
 }
 
 export const DEFAULT_TRAINING_CONFIG: TrainingConfig = {
@@ -26,6 +28,7 @@ export const DEFAULT_TRAINING_CONFIG: TrainingConfig = {
   maxProbeBatchSize: 256,
   keepProbability: 0.5,
   targets: 'all',
+  singleItemShare: 0,
 };
 
 /** Soft targets on a set of probes: each with the weight of its loss term. */
@@ -99,7 +102,7 @@ export class StudentTrainer {
     probeBatches: ArrayLike<number>[],
   ): [number, number] {
     const itemCount = this.student.config.itemCount;
-    const examples = users.map((history) => corruptHistory(history, this.config.keepProbability, this.config.targets, this.random));
+    const examples = users.map((history) => corruptHistory(history, this.config.keepProbability, this.config.targets, this.random, this.config.singleItemShare));
     const { maxContextLength: maxLength, recencyHalfLife } = this.student.config;
 
     let recommendationValue = 0;

@@ -18,8 +18,14 @@ export function corruptHistory(
   keepProbability: number,
   targets: 'all' | 'dropped',
   random: Random,
+  singleItemShare = 0,
 ): RecommendationExample {
   if (history.length <= 1) return { context: history, targets: history };
+  if (singleItemShare > 0 && random() < singleItemShare) {
+    const position = randomInteger(random, history.length);
+    const context = history.subarray(position, position + 1);
+    return { context, targets: targets === 'all' ? history : Int32Array.from(history.filter((_, k) => k !== position)) };
+  }
 
   const kept: number[] = [];
   const dropped: number[] = [];
