@@ -226,17 +226,21 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
     this.completion?.resolve(report);
   }
 
-  /** Counts the bytes of every engine.io packet, both ways, on each (re)connection. */
+  /**
+   * Counts the bytes of every engine.io message packet, both ways, on each (re)connection:
+   * socket.io events with their binary attachments. Heartbeats are left out so that the count
+   * does not depend on how long the run took.
+   */
   private countBytes(socket: FederationSocket): void {
-    const size = (data: unknown): number => {
-      if (typeof data === 'string') return Buffer.byteLength(data);
-      if (data instanceof ArrayBuffer) return data.byteLength;
-      if (ArrayBuffer.isView(data)) return data.byteLength;
+    const size = (packet: { type?: string; data?: unknown }): number => {
+      if (packet.type !== 'message') return 0;
+      if (typeof packet.data === 'string') return Buffer.byteLength(packet.data);
+      if (packet.data instanceof ArrayBuffer || ArrayBuffer.isView(packet.data)) return packet.data.byteLength;
       return 0;
     };
     socket.io.on('open', () => {
-      socket.io.engine.on('packetCreate', (packet: { data?: unknown }) => (this.bytesSent += size(packet.data)));
-      socket.io.engine.on('packet', (packet: { data?: unknown }) => (this.bytesReceived += size(packet.data)));
+      socket.io.engine.on('packetCreate', (packet: { type?: string; data?: unknown }) => (this.bytesSent += size(packet)));
+      socket.io.engine.on('packet', (packet: { type?: string; data?: unknown }) => (this.bytesReceived += size(packet)));
     });
   }
 }

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { createIdentity, loadInteractions } from '@distillate/shared';
+import { createIdentity, identityFromSeed, loadInteractions } from '@distillate/shared';
 import pino from 'pino';
 
 import { FederationClient } from './federation-client.js';
@@ -18,6 +18,8 @@ const USAGE = `Usage: client --coordinator URL --data FILE [options]
   --fingerprint FP    expected coordinator key fingerprint; any other coordinator is refused
   --settings FILE     JSON file of FedPDD settings that override the defaults
   --seed N            seed of initialisation, training order and evaluation (default 1)
+  --identity-seed S   derive the client's keys from S instead of drawing them at random;
+                      for reproducible simulations only, since S gives away the keys
   --log-level LEVEL   pino level: fatal, error, warn, info, debug (default info)`;
 
 async function main(): Promise<void> {
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
       fingerprint: { type: 'string' },
       settings: { type: 'string' },
       seed: { type: 'string', default: '1' },
+      'identity-seed': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', default: false },
     },
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
   const learner = new FedPddLearner(await loadInteractions(values.data), settings);
   const client = new FederationClient({
     url: values.coordinator,
-    identity: createIdentity(),
+    identity: values['identity-seed'] ? identityFromSeed(values['identity-seed']) : createIdentity(),
     learner,
     coordinatorFingerprint: values.fingerprint,
     logger,

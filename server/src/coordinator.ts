@@ -241,7 +241,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
     round.state = 'aggregating';
     const started = performance.now();
-    const inputs = [...round.uploads].map(([clientId, upload]) => ({
+    // Aggregate in client-id order, so float sums do not depend on the order uploads arrived in.
+    const inputs = [...round.uploads].sort(([a], [b]) => (a < b ? -1 : 1)).map(([clientId, upload]) => ({
       clientId,
       logits: upload.logits,
       probeEvidence: upload.probeEvidence,

@@ -89,7 +89,7 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
       const logFile = path.join(options.runDirectory, `client-${index + 1}.log`);
       const child = forkTypeScript(
         CLIENT_ENTRY,
-        ['--coordinator', listening.url, '--data', dataFile, '--fingerprint', listening.fingerprint, '--settings', settingsFile, '--seed', String(options.seed), '--log-level', 'info'],
+        ['--coordinator', listening.url, '--data', dataFile, '--fingerprint', listening.fingerprint, '--settings', settingsFile, '--seed', String(options.seed), '--identity-seed', `simulation-${options.seed}-client-${index + 1}`, '--log-level', 'info'],
         { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
       );
       child.stderr!.pipe(createWriteStream(logFile));

@@ -15,6 +15,19 @@ export function createIdentity(): Identity {
   return { signing: nacl.sign.keyPair(), box: nacl.box.keyPair() };
 }
 
+/**
+ * Derives both key pairs from a text seed (SHA-512 of the seed, split in two halves). For
+ * simulations only, where reproducible client ids make runs repeatable: anyone who knows the
+ * seed has the keys.
+ */
+export function identityFromSeed(seed: string): Identity {
+  const digest = nacl.hash(new TextEncoder().encode(`distillate/identity/${seed}`));
+  return {
+    signing: nacl.sign.keyPair.fromSeed(digest.subarray(0, 32)),
+    box: nacl.box.keyPair.fromSecretKey(digest.subarray(32, 64)),
+  };
+}
+
 export function publicIdentity(identity: Identity): PublicIdentity {
   return { signingPublicKey: identity.signing.publicKey, boxPublicKey: identity.box.publicKey };
 }
