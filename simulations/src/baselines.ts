@@ -31,7 +31,12 @@ export interface BaselineSettings {
 export type StudentBaselineResult = LocalTrainingResult & { name: string; users: number };
 
 /** Ranks items by their training count over every user: a reference that uses no context. */
-export function evaluatePopularity(splits: readonly UserSplit[], itemCount: number, seed: number): EvaluationSums {
+export function evaluatePopularity(
+  splits: readonly UserSplit[],
+  itemCount: number,
+  seed: number,
+  purpose: 'test' | 'validation' = 'test',
+): EvaluationSums {
   const counts = new Float32Array(itemCount);
   for (const split of splits) for (const item of split.train) counts[item] += 1;
   return evaluateScorer(
@@ -42,7 +47,7 @@ export function evaluatePopularity(splits: readonly UserSplit[], itemCount: numb
       for (let row = 0; row < contexts.length; row++) scores.set(counts, row * itemCount);
       return scores;
     },
-    { purpose: 'test', seed },
+    { purpose, seed },
   );
 }
 
@@ -87,12 +92,15 @@ async function runWorker(job: BaselineJob): Promise<StudentBaselineResult> {
   }
 }
 
-/** Adds the test sums of several results. */
-export function sumTests(results: ReadonlyArray<{ test: EvaluationSums }>): EvaluationSums {
+/** Adds the test or validation sums of several results. */
+export function sumEvaluations(
+  results: ReadonlyArray<{ test: EvaluationSums; validation: EvaluationSums }>,
+  purpose: 'test' | 'validation',
+): EvaluationSums {
   const total = emptyEvaluationSums();
   for (const result of results) {
-    mergeMetricSums(total.full, result.test.full);
-    mergeMetricSums(total.sampled, result.test.sampled);
+    mergeMetricSums(total.full, result[purpose].full);
+    mergeMetricSums(total.sampled, result[purpose].sampled);
   }
   return total;
 }

@@ -12,7 +12,7 @@ import { DEFAULT_FEDPDD_SETTINGS, type FedPddSettings } from '@distillate/client
 import type { CoordinatorConfig } from '@distillate/server';
 import { buildDataset, formatInteractionsCsv, loadInteractions, splitLeaveOneOut } from '@distillate/shared';
 
-import { evaluatePopularity, sumTests, trainStudentBaselines } from './baselines.js';
+import { evaluatePopularity, sumEvaluations, trainStudentBaselines } from './baselines.js';
 import { runFederation } from './federation-run.js';
 import { type MethodResult, type RunReport, gapClosed, methodResult, writeReport } from './report.js';
 import { RunProgress } from './run-progress.js';
@@ -31,6 +31,8 @@ export interface MainJobOptions {
   fedpdd: FedPddSettings;
   coordinator: Partial<CoordinatorConfig>;
   command: string;
+  /** Print no progress. Default: false. */
+  quiet?: boolean;
 }
 
 /** Settings of the main job when no option is given. */
@@ -49,7 +51,7 @@ export const MAIN_JOB_COORDINATOR_SETTINGS: Partial<CoordinatorConfig> = {
 
 export async function runMainJob(options: MainJobOptions): Promise<{ report: RunReport; files: { json: string; markdown: string } }> {
   const started = Date.now();
-  const progress = new RunProgress();
+  const progress = new RunProgress(options.quiet ?? false);
 
   const table = await loadInteractions(options.datasetPath);
   const dataset = buildDataset(table);
@@ -110,14 +112,25 @@ export async function runMainJob(options: MainJobOptions): Promise<{ report: Run
 
   const reports = federation.clients.map((client) => client.report);
   const mean = (values: number[]) => values.reduce((total, value) => total + value, 0) / Math.max(values.length, 1);
+  const popularity = {
+    test: evaluatePopularity(splits, dataset.itemIds.length, options.seed, 'test'),
+    validation: evaluatePopularity(splits, dataset.itemIds.length, options.seed, 'validation'),
+  };
+  const locals = students.slice(1);
+  const evaluations = Object.values(federation.results.reports);
   const results: MethodResult[] = [
-    methodResult('popularity', 'items ranked by their training count over all clients; ignores the context', evaluatePopularity(splits, dataset.itemIds.length, options.seed)),
-    methodResult('local', "each client's student trained on its own users only", sumTests(students.slice(1))),
-    methodResult('fedpdd', 'federated double distillation over the encrypted transport', federation.results.test, {
-      sent: mean(reports.map((report) => report.bytesSent)),
-      received: mean(reports.map((report) => report.bytesReceived)),
+    methodResult('popularity', 'items ranked by their training count over all clients; ignores the context', popularity),
+    methodResult('local', "each client's student trained on its own users only", {
+      test: sumEvaluations(locals, 'test'),
+      validation: sumEvaluations(locals, 'validation'),
     }),
-    methodResult('central', 'one student trained on all users pooled (upper reference)', students[0].test),
+    methodResult(
+      'fedpdd',
+      'federated double distillation over the encrypted transport',
+      { test: sumEvaluations(evaluations, 'test'), validation: sumEvaluations(evaluations, 'validation') },
+      { sent: mean(reports.map((report) => report.bytesSent)), received: mean(reports.map((report) => report.bytesReceived)) },
+    ),
+    methodResult('central', 'one student trained on all users pooled (upper reference)', students[0]),
   ];
 
   const report: RunReport = {

@@ -9,8 +9,11 @@ export type MethodName = 'popularity' | 'local' | 'fedpdd' | 'central';
 export interface MethodResult {
   method: MethodName;
   description: string;
+  /** Test metrics under full ranking and under the sampled protocol. */
   full: MetricMeans;
   sampled: MetricMeans;
+  /** The same metrics on the validation items, the ones to compare when tuning settings. */
+  validation: { full: MetricMeans; sampled: MetricMeans };
   /** Mean over clients of the bytes each sent; null for references that exchange nothing. */
   bytesSentPerClient: number | null;
   bytesReceivedPerClient: number | null;
@@ -33,14 +36,15 @@ export interface RunReport {
 export function methodResult(
   method: MethodName,
   description: string,
-  sums: EvaluationSums,
+  sums: { test: EvaluationSums; validation: EvaluationSums },
   bytes: { sent: number; received: number } | null = null,
 ): MethodResult {
   return {
     method,
     description,
-    full: metricMeans(sums.full),
-    sampled: metricMeans(sums.sampled),
+    full: metricMeans(sums.test.full),
+    sampled: metricMeans(sums.test.sampled),
+    validation: { full: metricMeans(sums.validation.full), sampled: metricMeans(sums.validation.sampled) },
     bytesSentPerClient: bytes?.sent ?? null,
     bytesReceivedPerClient: bytes?.received ?? null,
   };

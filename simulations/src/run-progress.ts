@@ -6,6 +6,9 @@ export class RunProgress {
   private lastLine = '';
   private readonly interactive = Boolean(process.stdout.isTTY);
 
+  /** With `quiet`, nothing is printed: for tests and programs that read only the report. */
+  constructor(private readonly quiet = false) {}
+
   federation(progress: FederationProgress): void {
     const status =
       progress.phase === 'registering'
@@ -23,6 +26,7 @@ export class RunProgress {
   }
 
   message(text: string): void {
+    if (this.quiet) return;
     this.finishLine();
     console.log(text);
   }
@@ -34,7 +38,7 @@ export class RunProgress {
 
   private show(status: string): void {
     const line = `[${formatElapsed(Date.now() - this.started)}] ${status}`;
-    if (line === this.lastLine) return;
+    if (this.quiet || line === this.lastLine) return;
     if (this.interactive) process.stdout.write(`\r${line.padEnd(this.lastLine.length)}`);
     else console.log(line);
     this.lastLine = line;

@@ -1,0 +1,78 @@
+// The main job on a small slice of MovieLens: 2 client processes, 2 rounds, short references.
+// It checks the report files and that the same seed gives the same table.
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { DEFAULT_FEDPDD_SETTINGS } from '@distillate/client';
+import { BUILT_IN_DATASETS, buildDataset, formatInteractionsCsv, loadInteractions } from '@distillate/shared';
+import { formatResultsTable, runMainJob } from '@distillate/simulations';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+let datasetFile = '';
+
+beforeAll(async () => {
+  const directory = await mkdtemp(path.join(tmpdir(), 'distillate-main-job-'));
+  const dataset = buildDataset(await loadInteractions(BUILT_IN_DATASETS['ml-latest-small']));
+  datasetFile = path.join(directory, 'sample.csv');
+  await writeFile(datasetFile, formatInteractionsCsv(dataset, dataset.users.slice(0, 40)));
+});
+
+async function runSmallJob(seed: number) {
+  const outputDirectory = await mkdtemp(path.join(tmpdir(), 'distillate-runs-'));
+  const outcome = await runMainJob({
+    datasetPath: datasetFile,
+    clients: 2,
+    rounds: 2,
+    seed,
+    outputDirectory,
+    partition: 'dirichlet',
+    concentration: 0.5,
+    baselineMaxEpochs: 2,
+    fedpdd: {
+      ...DEFAULT_FEDPDD_SETTINGS,
+      student: { ...DEFAULT_FEDPDD_SETTINGS.student, embeddingDim: 16 },
+      warmupEpochs: 2,
+      localEpochs: 1,
+      finalEpochs: 1,
+      seed,
+    },
+    coordinator: { probesPerRound: 16, candidatesPerRound: 64, aggregation: 'evidence-weighted' },
+    command: 'test',
+    quiet: true,
+  });
+  return { ...outcome, outputDirectory };
+}
+
+describe('main job', () => {
+  it('writes report.json and report.md', async () => {
+    const { report, files, outputDirectory } = await runSmallJob(3);
+
+    const [runFolder] = await readdir(outputDirectory);
+    expect(path.dirname(files.json)).toBe(path.join(outputDirectory, runFolder));
+    expect(JSON.parse(await readFile(files.json, 'utf8'))).toEqual(report);
+    expect(await readFile(files.markdown, 'utf8')).toContain(formatResultsTable(report.results));
+
+    expect(report.results.map((result) => result.method)).toEqual(['popularity', 'local', 'fedpdd', 'central']);
+    expect(report.dataset.users).toBe(40);
+    expect(report.partition.usersPerClient.reduce((total, users) => total + users, 0)).toBe(40);
+    expect(report.rounds).toHaveLength(2);
+    for (const result of report.results) {
+      expect(result.full.users).toBe(report.dataset.evaluatedUsers);
+      expect(result.sampled.users).toBe(report.dataset.evaluatedUsers);
+      expect(result.validation.full.users).toBe(report.dataset.evaluatedUsers);
+    }
+
+    const fedpdd = report.results.find((result) => result.method === 'fedpdd')!;
+    expect(fedpdd.bytesSentPerClient).toBeGreaterThan(0);
+    expect(fedpdd.bytesReceivedPerClient).toBeGreaterThan(0);
+    expect(report.gapClosedFullNdcg10 === null || Number.isFinite(report.gapClosedFullNdcg10)).toBe(true);
+  });
+
+  it('gives the same table for the same seed', async () => {
+    const first = await runSmallJob(4);
+    const second = await runSmallJob(4);
+    expect(formatResultsTable(second.report.results)).toBe(formatResultsTable(first.report.results));
+    expect(second.report.results).toEqual(first.report.results);
+  });
+});
