@@ -385,11 +385,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private collectResults(): FederationResults {
+    // Reports arrive in any order. Adding them in client id order makes the floating-point sums,
+    // and so the results, the same in every run.
+    const clientIds = [...this.reports.keys()].sort();
     const test = emptyEvaluationSums();
-    for (const report of this.reports.values()) {
+    for (const clientId of clientIds) {
+      const report = this.reports.get(clientId)!;
       mergeMetricSums(test.full, report.test.full);
       mergeMetricSums(test.sampled, report.test.sampled);
     }
-    return { rounds: this.roundSummaries(), reports: Object.fromEntries(this.reports), test };
+    const reports = Object.fromEntries(clientIds.map((clientId) => [clientId, this.reports.get(clientId)!]));
+    return { rounds: this.roundSummaries(), reports, test };
   }
 }

@@ -117,6 +117,7 @@ export async function runMainJob(options: MainJobOptions): Promise<{ report: Run
     validation: evaluatePopularity(splits, dataset.itemIds.length, options.seed, 'validation'),
   };
   const locals = students.slice(1);
+  // The coordinator lists the reports in client id order, so their sums repeat exactly.
   const evaluations = Object.values(federation.results.reports);
   const results: MethodResult[] = [
     methodResult('popularity', 'items ranked by their training count over all clients; ignores the context', popularity),
