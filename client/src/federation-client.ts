@@ -66,6 +66,7 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
   /** Messages are handled one at a time, in arrival order. */
   private work: Promise<void> = Promise.resolve();
   private prepared = false;
+  private failure: Error | null = null;
   private itemCount = 0;
   private completion: { resolve: (report: EvaluationReport) => void; reject: (error: Error) => void } | null = null;
 
@@ -109,8 +110,10 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
   }
 
   private enqueue(task: () => Promise<void>, onError?: (error: Error) => void): void {
-    this.work = this.work.then(task).catch((error: unknown) => {
+    // After a failure the client stops, so messages still queued behind it are dropped.
+    this.work = this.work.then(() => (this.failure === null ? task() : undefined)).catch((error: unknown) => {
       const failure = error instanceof Error ? error : new Error(String(error));
+      this.failure = failure;
       this.logger.error({ err: failure.message }, 'client task failed');
       onError?.(failure);
       this.completion?.reject(failure);

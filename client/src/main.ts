@@ -67,12 +67,14 @@ async function main(): Promise<void> {
   client.on('teacher-received', (event) => notify({ type: 'teacher-received', ...event }));
 
   client.on('error', (error) => logger.error({ err: error.message }, 'client stopped'));
-  const report = client.finished();
-  await client.connect();
-  const finalReport = await report;
-  notify({ type: 'finished', clientId: client.clientId, report: finalReport });
-  if (!process.send) console.log(JSON.stringify({ clientId: client.clientId, report: finalReport }));
-  client.close();
+  try {
+    // Awaiting both together handles a failure during registration, which rejects both.
+    const [, finalReport] = await Promise.all([client.connect(), client.finished()]);
+    notify({ type: 'finished', clientId: client.clientId, report: finalReport });
+    if (!process.send) console.log(JSON.stringify({ clientId: client.clientId, report: finalReport }));
+  } finally {
+    client.close();
+  }
 }
 
 main().catch((error: unknown) => {
