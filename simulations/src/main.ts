@@ -29,7 +29,7 @@ const program = new Command()
   .option('--partition <scheme>', 'user partition: dirichlet (non-IID by activity level) or iid', 'dirichlet')
   .option('--concentration <alpha>', 'Dirichlet concentration; smaller is more skewed', positiveNumber, 0.5)
   .option('--baseline-epochs <n>', 'most epochs of the local and central references', integer('--baseline-epochs', 1), 60)
-  .option('--output <folder>', 'folder that receives runs/<timestamp>/', 'runs')
+  .option('--output <folder>', 'folder that receives one <timestamp>/ folder per run', 'runs')
   .action(async (options) => {
     if (options.partition !== 'dirichlet' && options.partition !== 'iid') {
       throw new InvalidArgumentError(`--partition must be dirichlet or iid; got "${options.partition}".`);
