@@ -96,7 +96,11 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
       socket.on('round:teacher', (message) => this.enqueue(async () => this.onTeacher(message)));
       socket.on('federation:complete', (message) => this.enqueue(() => this.onComplete(message)));
       socket.on('connect_error', (error) => this.logger.warn({ err: error.message }, 'connection failed; retrying'));
-      socket.on('disconnect', (reason) => this.logger.warn({ reason }, 'disconnected from coordinator'));
+      socket.on('disconnect', (reason) => {
+        // 'io client disconnect' is this client closing the socket itself, as it does when it finishes.
+        if (reason === 'io client disconnect') this.logger.info({ reason }, 'disconnected from coordinator');
+        else this.logger.warn({ reason }, 'disconnected from coordinator');
+      });
     });
   }
 

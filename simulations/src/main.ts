@@ -52,6 +52,13 @@ const program = new Command()
     if (report.gapClosedFullNdcg10 !== null) {
       console.log(`fedpdd closes ${(report.gapClosedFullNdcg10 * 100).toFixed(0)}% of the local-to-central gap on NDCG@10 (full ranking).`);
     }
+    const warmupEpochs = MAIN_JOB_FEDPDD_SETTINGS.warmupEpochs;
+    if (options.baselineEpochs < warmupEpochs) {
+      console.log(
+        `Note: --baseline-epochs ${options.baselineEpochs} trains local and central for fewer epochs than the ` +
+          `${warmupEpochs} warm-up epochs of each fedpdd client, so the comparison favours fedpdd.`,
+      );
+    }
     console.log(`Finished in ${report.durationSeconds.toFixed(0)} s. Report: ${files.markdown} and ${files.json}`);
   });
 

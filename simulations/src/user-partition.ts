@@ -37,8 +37,8 @@ export function partitionUsers(dataset: Dataset, options: PartitionOptions): num
   }
   if (clients * minUsersPerClient > dataset.users.length) {
     throw new Error(
-      `${dataset.users.length} users cannot give ${clients} clients at least ${minUsersPerClient} users each. ` +
-        'Use fewer clients.',
+      `The dataset has ${dataset.users.length} user(s), too few for ${clients} clients of at least ` +
+        `${minUsersPerClient} users each. Use fewer clients or a larger dataset.`,
     );
   }
 
