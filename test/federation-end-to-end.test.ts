@@ -4,10 +4,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { DEFAULT_FEDPDD_SETTINGS } from '@distillate/client';
 import { BUILT_IN_DATASETS, buildDataset, formatInteractionsCsv, loadInteractions } from '@distillate/shared';
 import { runFederation } from '@distillate/simulations';
 import { describe, expect, it } from 'vitest';
+
+import { SMALL_COORDINATOR_SETTINGS, SMALL_FEDPDD_SETTINGS } from './small-federation-settings.js';
 
 async function runSmallFederation(seed: number) {
   const runDirectory = await mkdtemp(path.join(tmpdir(), 'distillate-e2e-'));
@@ -24,14 +25,8 @@ async function runSmallFederation(seed: number) {
     runDirectory,
     itemIds: dataset.itemIds,
     clientDataFiles,
-    coordinator: { rounds: 2, probesPerRound: 16, candidatesPerRound: 64, aggregation: 'evidence-weighted' },
-    fedpdd: {
-      ...DEFAULT_FEDPDD_SETTINGS,
-      student: { ...DEFAULT_FEDPDD_SETTINGS.student, embeddingDim: 16 },
-      warmupEpochs: 2,
-      localEpochs: 1,
-      finalEpochs: 1,
-    },
+    coordinator: { ...SMALL_COORDINATOR_SETTINGS, rounds: 2 },
+    fedpdd: SMALL_FEDPDD_SETTINGS,
     seed,
   });
 }

@@ -4,10 +4,11 @@ import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { DEFAULT_FEDPDD_SETTINGS } from '@distillate/client';
 import { BUILT_IN_DATASETS, buildDataset, formatInteractionsCsv, loadInteractions } from '@distillate/shared';
 import { formatResultsTable, runMainJob } from '@distillate/simulations';
 import { beforeAll, describe, expect, it } from 'vitest';
+
+import { SMALL_COORDINATOR_SETTINGS, SMALL_FEDPDD_SETTINGS } from './small-federation-settings.js';
 
 let datasetFile = '';
 
@@ -29,15 +30,8 @@ async function runSmallJob(seed: number) {
     partition: 'dirichlet',
     concentration: 0.5,
     baselineMaxEpochs: 2,
-    fedpdd: {
-      ...DEFAULT_FEDPDD_SETTINGS,
-      student: { ...DEFAULT_FEDPDD_SETTINGS.student, embeddingDim: 16 },
-      warmupEpochs: 2,
-      localEpochs: 1,
-      finalEpochs: 1,
-      seed,
-    },
-    coordinator: { probesPerRound: 16, candidatesPerRound: 64, aggregation: 'evidence-weighted' },
+    fedpdd: { ...SMALL_FEDPDD_SETTINGS, seed },
+    coordinator: SMALL_COORDINATOR_SETTINGS,
     command: 'test',
     quiet: true,
   });
