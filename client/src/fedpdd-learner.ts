@@ -6,6 +6,12 @@
 // The second distillation term is the double distillation of FedPDD (Wan et al., 2023, "FedPDD:
 // A Privacy-preserving Double Distillation Framework for Cross-silo Federated Recommendation"):
 // it keeps the client from forgetting what it learned when the teacher is noisy.
+//
+// What the client uploads is a setting. 'student' answers the transfer set with the current
+// student, as FedMD does, so each teacher partly echoes the teachers before it. 'local-expert'
+// answers with a copy of the student taken when warm-up ends, trained on private data alone:
+// every upload then carries only the client's own evidence, and the teacher stays an ensemble
+// of independent local models while the students keep learning from it.
 import {
   type InteractionTable,
   type LogitUpload,
@@ -41,6 +47,8 @@ export interface FedPddSettings {
   temperature: number;
   /** Teachers of this many recent rounds are distilled each round. */
   teacherMemoryRounds: number;
+  /** Which model answers the transfer set: the current student, or the student as warm-up left it. */
+  uploadModel: UploadModel;
   /** Seed of initialisation, training order, the split and the sampled negatives. */
   seed: number;
 }
@@ -55,8 +63,12 @@ export const DEFAULT_FEDPDD_SETTINGS: FedPddSettings = {
   selfWeight: 0.5,
   temperature: 5,
   teacherMemoryRounds: 8,
+  uploadModel: 'local-expert',
   seed: 1,
 };
+
+export const UPLOAD_MODELS = ['student', 'local-expert'] as const;
+export type UploadModel = (typeof UPLOAD_MODELS)[number];
 
 interface Teacher {
   roundId: number;
@@ -72,6 +84,8 @@ export class FedPddLearner implements FederatedLearner {
   private splits: UserSplit[] = [];
   private student: PooledEmbeddingStudent | null = null;
   private bestStudent: PooledEmbeddingStudent | null = null;
+  /** The student as warm-up left it, when uploadModel is 'local-expert'. */
+  private localExpert: PooledEmbeddingStudent | null = null;
   private trainer: StudentTrainer | null = null;
   private evidence = new Float32Array(0);
   private readonly teachers: Teacher[] = [];
@@ -97,18 +111,24 @@ export class FedPddLearner implements FederatedLearner {
     const config: StudentConfig = { ...this.settings.student, itemCount: itemIds.length, seed: this.settings.seed };
     this.student = new PooledEmbeddingStudent(config);
     this.bestStudent = new PooledEmbeddingStudent(config);
+    if (!UPLOAD_MODELS.includes(this.settings.uploadModel)) {
+      throw new Error(`uploadModel is "${String(this.settings.uploadModel)}"; expected one of ${UPLOAD_MODELS.join(', ')}.`);
+    }
+    if (this.settings.uploadModel === 'local-expert') this.localExpert = new PooledEmbeddingStudent(config);
     this.trainer = new StudentTrainer(this.student, this.settings.training, this.settings.seed);
   }
 
   async answerRound(transferSet: TransferSet): Promise<LogitUpload> {
-    const epochs = this.roundsAnswered === 0 ? this.settings.warmupEpochs : this.settings.localEpochs;
-    await this.train(epochs);
+    const warmingUp = this.roundsAnswered === 0;
+    await this.train(warmingUp ? this.settings.warmupEpochs : this.settings.localEpochs);
     this.roundsAnswered += 1;
 
     const student = this.requireStudent();
+    if (warmingUp && this.localExpert) this.localExpert.setWeights(student.getWeights());
+
     const probes = probeContexts(transferSet);
     return {
-      logits: scoreContextsInBatches(student, probes, transferSet.candidates),
+      logits: scoreContextsInBatches(this.localExpert ?? student, probes, transferSet.candidates),
       probeEvidence: Float32Array.from(probes, (context) => context.reduce((total, item) => total + this.evidence[item], 0)),
       candidateEvidence: Float32Array.from(transferSet.candidates, (item) => this.evidence[item]),
     };

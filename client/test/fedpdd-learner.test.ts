@@ -68,6 +68,32 @@ describe('FedPddLearner', () => {
     expect(liveTensors[4]).toBe(liveTensors[2]);
   });
 
+  it('answers with the warm-up student when uploading from the local expert, and with the current one otherwise', async () => {
+    const transferSet = (roundId: number) =>
+      transferSetFromContexts(roundId, [Int32Array.of(3), Int32Array.of(9)], Int32Array.of(3, 4, 5, 6, 9, 10));
+    const uploadsOverTwoRounds = async (uploadModel: 'student' | 'local-expert') => {
+      const learner = new FedPddLearner(syntheticInteractions(), { ...settings, uploadModel });
+      await learner.prepare(itemIds);
+      const first = await learner.answerRound(transferSet(1));
+      // A teacher unlike the students, so that the next round's training moves the student.
+      learner.receiveTeacher(transferSet(1), first.logits.map((_, k) => (k % 6) * 3));
+      const second = await learner.answerRound(transferSet(2));
+      return [first.logits, second.logits];
+    };
+
+    const [expertFirst, expertSecond] = await uploadsOverTwoRounds('local-expert');
+    expect(expertSecond).toEqual(expertFirst);
+
+    const [studentFirst, studentSecond] = await uploadsOverTwoRounds('student');
+    expect(studentFirst).toEqual(expertFirst);
+    expect(studentSecond).not.toEqual(studentFirst);
+  });
+
+  it('rejects an unknown upload model with the values it accepts', async () => {
+    const learner = new FedPddLearner(syntheticInteractions(), { ...settings, uploadModel: 'teacher' as never });
+    await expect(learner.prepare(itemIds)).rejects.toThrow(/uploadModel is "teacher"; expected one of student, local-expert/);
+  });
+
   it('evaluates its best student on local users', async () => {
     const learner = new FedPddLearner(syntheticInteractions(), settings);
     await learner.prepare(itemIds);
