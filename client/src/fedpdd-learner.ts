@@ -7,11 +7,11 @@
 // A Privacy-preserving Double Distillation Framework for Cross-silo Federated Recommendation"):
 // it keeps the client from forgetting what it learned when the teacher is noisy.
 //
-// What the client uploads is a setting. 'student' answers the transfer set with the current
-// student, as FedMD does, so each teacher partly echoes the teachers before it. 'local-expert'
-// answers with a copy of the student taken when warm-up ends, trained on private data alone:
-// every upload then carries only the client's own evidence, and the teacher stays an ensemble
-// of independent local models while the students keep learning from it.
+// The uploadModel setting chooses which model scores the transfer set. With 'student' it is the
+// current student, as in FedMD, so each teacher partly repeats the teachers before it. With
+// 'local-expert' it is a copy of the student taken when warm-up ends, trained on private data
+// alone. Each upload then reflects only the client's own data, and the teacher stays an
+// ensemble of independent local models while the students keep learning from it.
 import {
   type InteractionTable,
   type LogitUpload,
@@ -47,7 +47,7 @@ export interface FedPddSettings {
   temperature: number;
   /** Teachers of this many recent rounds are distilled each round. */
   teacherMemoryRounds: number;
-  /** Which model answers the transfer set: the current student, or the student as warm-up left it. */
+  /** Model that scores the transfer set: the current student, or a copy of the student taken after warm-up. */
   uploadModel: UploadModel;
   /** Seed of initialisation, training order, the split and the sampled negatives. */
   seed: number;
@@ -84,7 +84,7 @@ export class FedPddLearner implements FederatedLearner {
   private splits: UserSplit[] = [];
   private student: PooledEmbeddingStudent | null = null;
   private bestStudent: PooledEmbeddingStudent | null = null;
-  /** The student as warm-up left it, when uploadModel is 'local-expert'. */
+  /** Copy of the student taken after warm-up, when uploadModel is 'local-expert'. */
   private localExpert: PooledEmbeddingStudent | null = null;
   private trainer: StudentTrainer | null = null;
   private evidence = new Float32Array(0);
@@ -112,7 +112,7 @@ export class FedPddLearner implements FederatedLearner {
     this.student = new PooledEmbeddingStudent(config);
     this.bestStudent = new PooledEmbeddingStudent(config);
     if (!UPLOAD_MODELS.includes(this.settings.uploadModel)) {
-      throw new Error(`uploadModel is "${String(this.settings.uploadModel)}"; expected one of ${UPLOAD_MODELS.join(', ')}.`);
+      throw new Error(`Invalid uploadModel "${String(this.settings.uploadModel)}"; set it to one of ${UPLOAD_MODELS.join(', ')}.`);
     }
     if (this.settings.uploadModel === 'local-expert') this.localExpert = new PooledEmbeddingStudent(config);
     this.trainer = new StudentTrainer(this.student, this.settings.training, this.settings.seed);

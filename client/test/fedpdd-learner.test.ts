@@ -68,7 +68,7 @@ describe('FedPddLearner', () => {
     expect(liveTensors[4]).toBe(liveTensors[2]);
   });
 
-  it('answers with the warm-up student when uploading from the local expert, and with the current one otherwise', async () => {
+  it('uploads from the warm-up copy or the current student', async () => {
     const transferSet = (roundId: number) =>
       transferSetFromContexts(roundId, [Int32Array.of(3), Int32Array.of(9)], Int32Array.of(3, 4, 5, 6, 9, 10));
     const uploadsOverTwoRounds = async (uploadModel: 'student' | 'local-expert') => {
@@ -89,9 +89,9 @@ describe('FedPddLearner', () => {
     expect(studentSecond).not.toEqual(studentFirst);
   });
 
-  it('rejects an unknown upload model with the values it accepts', async () => {
+  it('rejects an unknown upload model', async () => {
     const learner = new FedPddLearner(syntheticInteractions(), { ...settings, uploadModel: 'teacher' as never });
-    await expect(learner.prepare(itemIds)).rejects.toThrow(/uploadModel is "teacher"; expected one of student, local-expert/);
+    await expect(learner.prepare(itemIds)).rejects.toThrow(/Invalid uploadModel "teacher"; set it to one of student, local-expert/);
   });
 
   it('evaluates its best student on local users', async () => {
