@@ -60,6 +60,10 @@ describe('main job', () => {
     const fedpdd = report.results.find((result) => result.method === 'fedpdd')!;
     expect(fedpdd.bytesSentPerClient).toBeGreaterThan(0);
     expect(fedpdd.bytesReceivedPerClient).toBeGreaterThan(0);
+    expect(fedpdd.finalStudentValidation?.full.users).toBe(report.dataset.evaluatedUsers);
+    expect(fedpdd.finalStudentValidation?.sampled.users).toBe(report.dataset.evaluatedUsers);
+    const references = report.results.filter((result) => result.method !== 'fedpdd');
+    expect(references.every((result) => result.finalStudentValidation === undefined)).toBe(true);
     expect(report.gapClosedFullNdcg10 === null || Number.isFinite(report.gapClosedFullNdcg10)).toBe(true);
   });
 

@@ -151,6 +151,7 @@ export class FedPddLearner implements FederatedLearner {
     return {
       test: evaluateStudent(best, this.splits, 'test', this.settings.seed),
       validation: evaluateStudent(best, this.splits, 'validation', this.settings.seed),
+      finalStudentValidation: evaluateStudent(this.requireStudent(), this.splits, 'validation', this.settings.seed),
       bestRound: this.bestRound,
     };
   }

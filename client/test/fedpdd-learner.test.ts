@@ -103,6 +103,7 @@ describe('FedPddLearner', () => {
     expect(evaluation.test.full.users).toBe(30);
     expect(evaluation.test.sampled.users).toBe(30);
     expect(evaluation.validation.full.users).toBe(30);
+    expect(evaluation.finalStudentValidation.full.users).toBe(30);
     expect(evaluation.bestRound).toBeGreaterThanOrEqual(0);
   });
 });

@@ -136,7 +136,7 @@ describe('coordinator protocol', () => {
   });
 
   it('collects encrypted reports and finishes', async () => {
-    const report: EvaluationReport = { test: emptyEvaluationSums(), validation: emptyEvaluationSums(), bytesSent: 1, bytesReceived: 2, bestRound: 1 };
+    const report: EvaluationReport = { test: emptyEvaluationSums(), validation: emptyEvaluationSums(), finalStudentValidation: emptyEvaluationSums(), bytesSent: 1, bytesReceived: 2, bestRound: 1 };
     report.test.full.users = 3;
     report.test.full.hitRate[10] = 1;
     const send = (client: ProtocolClient, sequence: number, content: unknown) =>

@@ -92,10 +92,10 @@ async function runWorker(job: BaselineJob): Promise<StudentBaselineResult> {
   }
 }
 
-/** Adds the test or validation sums of several results. */
-export function sumEvaluations(
-  results: ReadonlyArray<{ test: EvaluationSums; validation: EvaluationSums }>,
-  purpose: 'test' | 'validation',
+/** Adds the evaluation sums that several results contain under one key, such as 'test'. */
+export function sumEvaluations<Key extends string>(
+  results: ReadonlyArray<Record<Key, EvaluationSums>>,
+  purpose: Key,
 ): EvaluationSums {
   const total = emptyEvaluationSums();
   for (const result of results) {

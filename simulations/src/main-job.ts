@@ -128,7 +128,11 @@ export async function runMainJob(options: MainJobOptions): Promise<{ report: Run
     methodResult(
       'fedpdd',
       'federated double distillation over the encrypted transport',
-      { test: sumEvaluations(evaluations, 'test'), validation: sumEvaluations(evaluations, 'validation') },
+      {
+        test: sumEvaluations(evaluations, 'test'),
+        validation: sumEvaluations(evaluations, 'validation'),
+        finalStudentValidation: sumEvaluations(evaluations, 'finalStudentValidation'),
+      },
       { sent: mean(reports.map((report) => report.bytesSent)), received: mean(reports.map((report) => report.bytesReceived)) },
     ),
     methodResult('central', 'one student trained on all users pooled (upper reference)', students[0]),

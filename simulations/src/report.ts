@@ -14,6 +14,11 @@ export interface MethodResult {
   sampled: MetricMeans;
   /** The same metrics on the validation items, the ones to compare when tuning settings. */
   validation: { full: MetricMeans; sampled: MetricMeans };
+  /**
+   * Validation metrics of each client's final student, for fedpdd only. Its `validation` metrics
+   * read high because they evaluate the best past student, which was picked on those same items.
+   */
+  finalStudentValidation?: { full: MetricMeans; sampled: MetricMeans };
   /** Mean over clients of the bytes each sent; null for references that exchange nothing. */
   bytesSentPerClient: number | null;
   bytesReceivedPerClient: number | null;
@@ -36,15 +41,17 @@ export interface RunReport {
 export function methodResult(
   method: MethodName,
   description: string,
-  sums: { test: EvaluationSums; validation: EvaluationSums },
+  sums: { test: EvaluationSums; validation: EvaluationSums; finalStudentValidation?: EvaluationSums },
   bytes: { sent: number; received: number } | null = null,
 ): MethodResult {
+  const means = (evaluation: EvaluationSums) => ({ full: metricMeans(evaluation.full), sampled: metricMeans(evaluation.sampled) });
   return {
     method,
     description,
     full: metricMeans(sums.test.full),
     sampled: metricMeans(sums.test.sampled),
-    validation: { full: metricMeans(sums.validation.full), sampled: metricMeans(sums.validation.sampled) },
+    validation: means(sums.validation),
+    ...(sums.finalStudentValidation ? { finalStudentValidation: means(sums.finalStudentValidation) } : {}),
     bytesSentPerClient: bytes?.sent ?? null,
     bytesReceivedPerClient: bytes?.received ?? null,
   };

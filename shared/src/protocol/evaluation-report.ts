@@ -20,6 +20,11 @@ const metricSumsSchema = z
 export const evaluationReportSchema = z.object({
   test: z.object({ full: metricSumsSchema, sampled: metricSumsSchema }),
   validation: z.object({ full: metricSumsSchema, sampled: metricSumsSchema }),
+  /**
+   * Validation sums of the final student. No selection on the validation items has favoured it,
+   * unlike the best past student behind `validation`, so settings can be compared on it.
+   */
+  finalStudentValidation: z.object({ full: metricSumsSchema, sampled: metricSumsSchema }),
   bytesSent: z.number().int().min(0),
   bytesReceived: z.number().int().min(0),
   /** Round after which the client's best past student was saved, or -1 before the first round. */
