@@ -19,8 +19,8 @@ beforeAll(async () => {
   await writeFile(datasetFile, formatInteractionsCsv(dataset, dataset.users.slice(0, 40)));
 });
 
-async function runSmallJob(seed: number) {
-  const outputDirectory = await mkdtemp(path.join(tmpdir(), 'distillate-runs-'));
+async function runSmallJob(seed: number, output?: string) {
+  const outputDirectory = output ?? (await mkdtemp(path.join(tmpdir(), 'distillate-runs-')));
   const outcome = await runMainJob({
     datasetPath: datasetFile,
     clients: 2,
@@ -72,5 +72,11 @@ describe('main job', () => {
     const second = await runSmallJob(4);
     expect(formatResultsTable(second.report.results)).toBe(formatResultsTable(first.report.results));
     expect(second.report.results).toEqual(first.report.results);
+  });
+
+  it('rejects an output path that is a file', async () => {
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'distillate-runs-')), 'not-a-folder');
+    await writeFile(file, 'a file');
+    await expect(runSmallJob(3, file)).rejects.toThrow(`--output "${file}" is invalid: part of that path is a file`);
   });
 });

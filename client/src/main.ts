@@ -67,12 +67,23 @@ async function main(): Promise<void> {
   client.on('teacher-received', (event) => notify({ type: 'teacher-received', ...event }));
 
   client.on('error', (error) => logger.error({ err: error.message }, 'client stopped'));
+
+  // A client started by another process stops when that process exits, because the IPC channel
+  // then closes.
+  const stopWithParent = (): void => {
+    logger.warn({ clientId: client.clientId }, 'parent process exited; stopping the client');
+    client.close();
+    process.exit(1);
+  };
+  process.once('disconnect', stopWithParent);
+
   try {
     // Awaiting both together handles a failure during registration, which rejects both.
     const [, finalReport] = await Promise.all([client.connect(), client.finished()]);
     notify({ type: 'finished', clientId: client.clientId, report: finalReport });
     if (!process.send) console.log(JSON.stringify({ clientId: client.clientId, report: finalReport }));
   } finally {
+    process.off('disconnect', stopWithParent);
     client.close();
   }
 }

@@ -52,6 +52,9 @@ async function main(): Promise<void> {
   if (process.send) {
     process.send({ type: 'listening', url, fingerprint: coordinator.fingerprint });
     forwardEvents(coordinator);
+    // A coordinator started by another process stops when that process exits, even on SIGKILL,
+    // because the IPC channel then closes.
+    process.once('disconnect', stopWithParent);
   } else {
     console.log(`Coordinator listening on ${url}\nKey fingerprint: ${coordinator.fingerprint}`);
   }
@@ -59,7 +62,13 @@ async function main(): Promise<void> {
   const results = await coordinator.results();
   process.send?.({ type: 'results', results });
   await coordinator.stop();
+  process.off('disconnect', stopWithParent);
   process.disconnect?.();
+
+  function stopWithParent(): void {
+    logger.warn('parent process exited; stopping the coordinator');
+    void coordinator.stop().finally(() => process.exit(1));
+  }
 }
 
 function forwardEvents(coordinator: Coordinator): void {

@@ -62,8 +62,7 @@ export async function runMainJob(options: MainJobOptions): Promise<{ report: Run
       `${dataset.interactionCount} interactions.`,
   );
 
-  const runDirectory = path.join(options.outputDirectory, new Date(started).toISOString().replace(/[:.]/g, '-'));
-  await mkdir(path.join(runDirectory, 'clients'), { recursive: true });
+  const runDirectory = await createRunDirectory(options.outputDirectory, started);
   const partition = partitionUsers(dataset, {
     clients: options.clients,
     scheme: options.partition,
@@ -164,4 +163,22 @@ export async function runMainJob(options: MainJobOptions): Promise<{ report: Run
     })),
   };
   return { report, files: await writeReport(runDirectory, report) };
+}
+
+/** Creates <output>/<timestamp>/clients and returns <output>/<timestamp>. */
+async function createRunDirectory(outputDirectory: string, started: number): Promise<string> {
+  const runDirectory = path.join(outputDirectory, new Date(started).toISOString().replace(/[:.]/g, '-'));
+  try {
+    await mkdir(path.join(runDirectory, 'clients'), { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'EEXIST') {
+      throw new Error(`--output "${outputDirectory}" is invalid: part of that path is a file, not a folder. Give a folder path, such as --output runs.`);
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new Error(`Cannot create a run folder in --output "${outputDirectory}" (${code}). Give a folder you can write to.`);
+    }
+    throw error;
+  }
+  return runDirectory;
 }

@@ -50,7 +50,7 @@ const program = new Command()
 
     console.log(`\n${formatResultsTable(report.results)}\n`);
     if (report.gapClosedFullNdcg10 !== null) {
-      console.log(`fedpdd closes ${(report.gapClosedFullNdcg10 * 100).toFixed(0)}% of the local-to-central gap on NDCG@10 (full ranking).`);
+      console.log(`fedpdd closes ${(report.gapClosedFullNdcg10 * 100).toFixed(1)}% of the local-to-central gap on NDCG@10 (full ranking).`);
     }
     const warmupEpochs = MAIN_JOB_FEDPDD_SETTINGS.warmupEpochs;
     if (options.baselineEpochs < warmupEpochs) {

@@ -122,7 +122,7 @@ function formatMarkdown(report: RunReport): string {
     '',
     gap === null
       ? 'Gap closed by fedpdd: undefined (local and central tie, or a method is missing).'
-      : `fedpdd closes ${(gap * 100).toFixed(0)}% of the gap between local and central on NDCG@10 under full ranking.`,
+      : `fedpdd closes ${(gap * 100).toFixed(1)}% of the gap between local and central on NDCG@10 under full ranking.`,
     '',
   ];
   return lines.join('\n');
