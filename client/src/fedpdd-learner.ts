@@ -109,11 +109,11 @@ export class FedPddLearner implements FederatedLearner {
     for (const split of this.splits) for (const item of split.train) this.evidence[item] += 1;
 
     const config: StudentConfig = { ...this.settings.student, itemCount: itemIds.length, seed: this.settings.seed };
-    this.student = new PooledEmbeddingStudent(config);
-    this.bestStudent = new PooledEmbeddingStudent(config);
     if (!UPLOAD_MODELS.includes(this.settings.uploadModel)) {
       throw new Error(`Invalid uploadModel "${String(this.settings.uploadModel)}"; set it to one of ${UPLOAD_MODELS.join(', ')}.`);
     }
+    this.student = new PooledEmbeddingStudent(config);
+    this.bestStudent = new PooledEmbeddingStudent(config);
     if (this.settings.uploadModel === 'local-expert') this.localExpert = new PooledEmbeddingStudent(config);
     this.trainer = new StudentTrainer(this.student, this.settings.training, this.settings.seed);
   }
