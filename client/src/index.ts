@@ -1,6 +1,7 @@
 export * from './federated-learner.js';
 export * from './federation-client.js';
 export * from './fedpdd-learner.js';
+export * from './fedpdd-settings-file.js';
 export * from './local-evaluation.js';
 export * from './student/context-batch.js';
 export * from './student/pooled-embedding-student.js';

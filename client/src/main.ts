@@ -1,7 +1,6 @@
 // Runs one federation client in its own process:
 //   tsx client/src/main.ts --coordinator http://127.0.0.1:PORT --data interactions.csv
 // When started with an IPC channel (child_process.fork), it reports progress to its parent.
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
 import { createIdentity, identityFromSeed, loadInteractions } from '@distillate/shared';
@@ -9,6 +8,7 @@ import pino from 'pino';
 
 import { FederationClient } from './federation-client.js';
 import { DEFAULT_FEDPDD_SETTINGS, FedPddLearner, type FedPddSettings } from './fedpdd-learner.js';
+import { readFedPddSettingsFile } from './fedpdd-settings-file.js';
 
 const USAGE = `Usage: client --coordinator URL --data FILE [options]
 
@@ -16,8 +16,10 @@ const USAGE = `Usage: client --coordinator URL --data FILE [options]
   --data FILE         this client's interactions: CSV or TSV of user,item[,value][,timestamp],
                       or a MovieLens folder
   --fingerprint FP    expected coordinator key fingerprint; any other coordinator is refused
-  --settings FILE     JSON file of FedPDD settings that override the defaults
-  --seed N            seed of initialisation, training order and evaluation (default 1)
+  --settings FILE     JSON file of FedPDD settings that override the defaults; unknown or
+                      invalid fields are refused
+  --seed N            seed of initialisation, training order and evaluation (default 1);
+                      it replaces any seed in the settings file
   --identity-seed S   derive the client's keys from S instead of drawing them at random;
                       for reproducible simulations only, since S gives away the keys
   --log-level LEVEL   pino level: fatal, error, warn, info, debug (default info)`;
@@ -45,8 +47,8 @@ async function main(): Promise<void> {
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error(`--seed is "${values.seed}"; expected an integer.`);
 
-  const overrides = values.settings ? (JSON.parse(await readFile(values.settings, 'utf8')) as Partial<FedPddSettings>) : {};
-  const settings: FedPddSettings = { ...DEFAULT_FEDPDD_SETTINGS, ...overrides, seed };
+  const fromFile = values.settings ? await readFedPddSettingsFile(values.settings) : DEFAULT_FEDPDD_SETTINGS;
+  const settings: FedPddSettings = { ...fromFile, seed };
   const logger = pino({ level: values['log-level'] }, pino.destination(2));
 
   const learner = new FedPddLearner(await loadInteractions(values.data), settings);

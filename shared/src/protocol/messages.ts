@@ -103,9 +103,9 @@ export interface ClientToServerEvents {
   'evaluation:report': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
 }
 
-/** Formats a zod error as one line that names each invalid field. */
-export function describeSchemaError(error: z.ZodError): string {
+/** Formats a zod error as one line that names each invalid field; `whole` names the top-level value. */
+export function describeSchemaError(error: z.ZodError, whole = 'message'): string {
   return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'message'}: ${issue.message}`)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : whole}: ${issue.message}`)
     .join('; ');
 }

@@ -1,0 +1,86 @@
+// Reads FedPDD settings from a JSON file. Every field is optional and falls back to its default.
+// The nested `student` and `training` objects are merged field by field, so a file may set one
+// student field and keep the others. Unknown fields, wrong types and out-of-range values are
+// rejected with the field's path, so that a typo does not silently run the defaults.
+import { readFile } from 'node:fs/promises';
+
+import { describeSchemaError } from '@distillate/shared';
+import { z } from 'zod';
+
+import { DEFAULT_FEDPDD_SETTINGS, type FedPddSettings, UPLOAD_MODELS } from './fedpdd-learner.js';
+
+const count = (minimum: number) => z.number().int().min(minimum);
+
+const studentOverridesSchema = z
+  .strictObject({
+    architecture: z.literal('pooled-embedding'),
+    embeddingDim: count(1),
+    hiddenDim: count(0),
+    maxContextLength: count(1),
+    recencyHalfLife: z.number().min(0),
+  })
+  .partial();
+
+const trainingOverridesSchema = z
+  .strictObject({
+    learningRate: z.number().positive(),
+    batchSize: count(1),
+    maxProbeBatchSize: count(1),
+    keepProbability: z.number().gt(0).max(1),
+    targets: z.enum(['all', 'dropped']),
+    singleItemShare: z.number().min(0).max(1),
+  })
+  .partial();
+
+const settingsOverridesSchema = z
+  .strictObject({
+    student: studentOverridesSchema,
+    training: trainingOverridesSchema,
+    warmupEpochs: count(0),
+    localEpochs: count(0),
+    finalEpochs: count(0),
+    teacherWeight: z.number().min(0),
+    selfWeight: z.number().min(0),
+    temperature: z.number().positive(),
+    teacherMemoryRounds: count(1),
+    uploadModel: z.enum(UPLOAD_MODELS),
+    seed: z.number().int(),
+  })
+  .partial();
+
+/** Validates parsed JSON and merges it over the defaults. `source` names the file in errors. */
+export function fedPddSettingsFromJson(value: unknown, source: string): FedPddSettings {
+  const parsed = settingsOverridesSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new Error(
+      `Invalid FedPDD settings in ${source}: ${describeSchemaError(parsed.error, 'settings')}. ` +
+        'Correct or remove these fields: every field is optional and falls back to its default.',
+    );
+  }
+
+  const overrides = parsed.data;
+  return {
+    ...DEFAULT_FEDPDD_SETTINGS,
+    ...overrides,
+    student: { ...DEFAULT_FEDPDD_SETTINGS.student, ...overrides.student },
+    training: { ...DEFAULT_FEDPDD_SETTINGS.training, ...overrides.training },
+  };
+}
+
+/** Reads and validates a settings file. Errors name the file and what to fix. */
+export async function readFedPddSettingsFile(file: string): Promise<FedPddSettings> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`Failed to read the settings file ${file}: ${(error as Error).message}. Check the path given to --settings.`);
+  }
+
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`Invalid JSON in the settings file ${file}: ${(error as Error).message}. The file must contain one JSON object.`);
+  }
+  return fedPddSettingsFromJson(value, file);
+}
