@@ -95,7 +95,17 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
       socket.on('round:task', (message) => this.enqueue(() => this.onTask(message)));
       socket.on('round:teacher', (message) => this.enqueue(async () => this.onTeacher(message)));
       socket.on('federation:complete', (message) => this.enqueue(() => this.onComplete(message)));
-      socket.on('connect_error', (error) => this.logger.warn({ err: error.message }, 'connection failed; retrying'));
+      let failedAttempts = 0;
+      socket.on('connect_error', (error) => {
+        failedAttempts += 1;
+        this.logger.warn(
+          { url: this.options.url, attempt: failedAttempts, err: error.message },
+          'failed to connect to the coordinator, retrying with backoff (check the URL if this repeats)',
+        );
+      });
+      socket.on('connect', () => {
+        failedAttempts = 0;
+      });
       socket.on('disconnect', (reason) => {
         // 'io client disconnect' is this client closing the socket itself, as it does when it finishes.
         if (reason === 'io client disconnect') this.logger.info({ reason }, 'disconnected from coordinator');

@@ -44,6 +44,9 @@ async function main(): Promise<void> {
   if (!values.coordinator || !values.data) {
     throw new Error(`--coordinator and --data are required.\n\n${USAGE}`);
   }
+  if (!isHttpUrl(values.coordinator)) {
+    throw new Error(`--coordinator is "${values.coordinator}"; expected an http:// or https:// URL such as http://127.0.0.1:8080.`);
+  }
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error(`--seed is "${values.seed}"; expected an integer.`);
 
@@ -87,6 +90,15 @@ async function main(): Promise<void> {
   } finally {
     process.off('disconnect', stopWithParent);
     client.close();
+  }
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
   }
 }
 
