@@ -19,11 +19,11 @@ beforeAll(async () => {
   await writeFile(datasetFile, formatInteractionsCsv(dataset, dataset.users.slice(0, 40)));
 });
 
-async function runSmallJob(seed: number, output?: string) {
+async function runSmallJob(seed: number, output?: string, clients = 2) {
   const outputDirectory = output ?? (await mkdtemp(path.join(tmpdir(), 'distillate-runs-')));
   const outcome = await runMainJob({
     datasetPath: datasetFile,
-    clients: 2,
+    clients,
     rounds: 2,
     seed,
     outputDirectory,
@@ -78,5 +78,13 @@ describe('main job', () => {
     const file = path.join(await mkdtemp(path.join(tmpdir(), 'distillate-runs-')), 'not-a-folder');
     await writeFile(file, 'a file');
     await expect(runSmallJob(3, file)).rejects.toThrow(`--output "${file}" is invalid: part of that path is a file`);
+  });
+
+  it('leaves no run folder after an impossible partition', async () => {
+    const output = await mkdtemp(path.join(tmpdir(), 'distillate-runs-'));
+
+    // 40 users cannot give 5 clients 10 users each.
+    await expect(runSmallJob(3, output, 5)).rejects.toThrow('too few for 5 clients');
+    expect(await readdir(output)).toEqual([]);
   });
 });

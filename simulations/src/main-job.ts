@@ -62,7 +62,7 @@ export async function runMainJob(options: MainJobOptions): Promise<{ report: Run
       `${dataset.interactionCount} interactions.`,
   );
 
-  const runDirectory = await createRunDirectory(options.outputDirectory, started);
+  // Partition before creating the run folder, so that an impossible partition leaves no empty folder behind.
   const partition = partitionUsers(dataset, {
     clients: options.clients,
     scheme: options.partition,
@@ -70,6 +70,7 @@ export async function runMainJob(options: MainJobOptions): Promise<{ report: Run
     minUsersPerClient: 10,
     seed: options.seed,
   });
+  const runDirectory = await createRunDirectory(options.outputDirectory, started);
   const clientDataFiles = await Promise.all(
     partition.map(async (userIndices, index) => {
       const file = path.join(runDirectory, 'clients', `client-${index + 1}.csv`);
