@@ -93,7 +93,7 @@ export function resolveCoordinatorConfig(
 function requireInteger(config: CoordinatorConfig, key: keyof CoordinatorConfig, min: number, max = Number.MAX_SAFE_INTEGER): void {
   const value = config[key];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `between ${min} and ${max}`;
     throw new Error(`${key} is ${String(value)}; expected an integer ${range}.`);
   }
 }

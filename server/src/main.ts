@@ -38,13 +38,13 @@ async function main(): Promise<void> {
     return;
   }
 
-  const config: Partial<CoordinatorConfig> = values.config ? JSON.parse(await readFile(values.config, 'utf8')) : {};
+  const config: Partial<CoordinatorConfig> = values.config ? await readConfigFile(values.config) : {};
   if (values.catalog) config.itemIds = buildDataset(await loadInteractions(values.catalog)).itemIds;
   if (!config.itemIds) throw new Error(`Give the catalog with --catalog or an itemIds list in --config.\n\n${USAGE}`);
   if (values.host) config.host = values.host;
-  if (values.port) config.port = integerOption('--port', values.port);
-  if (values.rounds) config.rounds = integerOption('--rounds', values.rounds);
-  if (values['min-clients']) config.minClients = integerOption('--min-clients', values['min-clients']);
+  if (values.port) config.port = integerOption('--port', values.port, 0, 65_535);
+  if (values.rounds) config.rounds = integerOption('--rounds', values.rounds, 1);
+  if (values['min-clients']) config.minClients = integerOption('--min-clients', values['min-clients'], 1);
 
   const logger = pino({ level: values['log-level'] }, pino.destination(2));
   const coordinator = new Coordinator({ ...config, itemIds: config.itemIds, logger });
@@ -78,10 +78,34 @@ function forwardEvents(coordinator: Coordinator): void {
   }
 }
 
-function integerOption(name: string, value: string): number {
+function integerOption(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed)) throw new Error(`${name} is "${value}"; expected an integer.`);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `between ${min} and ${max}`;
+    throw new Error(`${name} is "${value}"; expected an integer ${range}.`);
+  }
   return parsed;
+}
+
+/** Reads the --config file. The coordinator validates its fields, together with the flags, when it starts. */
+async function readConfigFile(file: string): Promise<Partial<CoordinatorConfig>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`Failed to read the config file ${file}: ${(error as Error).message}. Check the path given to --config.`);
+  }
+
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`Invalid JSON in the config file ${file}: ${(error as Error).message}. The file must contain one JSON object.`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`Invalid config file ${file}: expected one JSON object of coordinator settings.`);
+  }
+  return value as Partial<CoordinatorConfig>;
 }
 
 main().catch((error: unknown) => {

@@ -41,3 +41,31 @@ describe('coordinator process', () => {
     expect(code).toBe(1);
   });
 });
+
+describe('coordinator command line', () => {
+  it.each([
+    ['a zero --rounds', ['--rounds', '0'], '--rounds is "0"; expected an integer of at least 1.'],
+    ['a --port out of range', ['--port', '70000'], '--port is "70000"; expected an integer between 0 and 65535.'],
+    ['a config file with invalid JSON', ['--config', 'BROKEN'], 'Invalid JSON in the config file'],
+  ])('rejects %s', async (_, args, message) => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'distillate-coordinator-'));
+    const brokenFile = path.join(folder, 'broken.json');
+    await writeFile(brokenFile, '{ "rounds": 2, }');
+    const catalogFile = path.join(folder, 'catalog.csv');
+    await writeFile(catalogFile, 'user,item\n1,10\n1,11\n2,12\n');
+
+    const flags = args.map((arg) => (arg === 'BROKEN' ? brokenFile : arg));
+    const child = forkTypeScript(COORDINATOR_ENTRY, ['--catalog', catalogFile, ...flags], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    onTestFinished(() => {
+      child.kill();
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(stderr).toContain(message);
+  });
+});
