@@ -3,7 +3,7 @@
 // When started with an IPC channel (child_process.fork), it reports progress to its parent.
 import { parseArgs } from 'node:util';
 
-import { createIdentity, identityFromSeed, loadInteractions } from '@distillate/shared';
+import { createIdentity, identityFromSeed, loadInteractions, sendToParent, stopWithParent } from '@distillate/shared';
 import pino from 'pino';
 
 import { FederationClient } from './federation-client.js';
@@ -63,32 +63,25 @@ async function main(): Promise<void> {
     logger,
   });
 
-  const notify = (message: object): void => {
-    process.send?.(message);
-  };
-  client.on('registered', (event) => notify({ type: 'registered', ...event }));
-  client.on('round-started', (event) => notify({ type: 'round-started', ...event }));
-  client.on('round-uploaded', (event) => notify({ type: 'round-uploaded', ...event }));
-  client.on('teacher-received', (event) => notify({ type: 'teacher-received', ...event }));
+  client.on('registered', (event) => sendToParent({ type: 'registered', ...event }));
+  client.on('round-started', (event) => sendToParent({ type: 'round-started', ...event }));
+  client.on('round-uploaded', (event) => sendToParent({ type: 'round-uploaded', ...event }));
+  client.on('teacher-received', (event) => sendToParent({ type: 'teacher-received', ...event }));
 
   client.on('error', (error) => logger.error({ err: error.message }, 'client stopped'));
 
-  // A client started by another process stops when that process exits, because the IPC channel
-  // then closes.
-  const stopWithParent = (): void => {
+  const cancelStopWithParent = stopWithParent(() => {
     logger.warn({ clientId: client.clientId }, 'parent process exited; stopping the client');
     client.close();
-    process.exit(1);
-  };
-  process.once('disconnect', stopWithParent);
+  });
 
   try {
     // Awaiting both together handles a failure during registration, which rejects both.
     const [, finalReport] = await Promise.all([client.connect(), client.finished()]);
-    notify({ type: 'finished', clientId: client.clientId, report: finalReport });
+    sendToParent({ type: 'finished', clientId: client.clientId, report: finalReport });
     if (!process.send) console.log(JSON.stringify({ clientId: client.clientId, report: finalReport }));
   } finally {
-    process.off('disconnect', stopWithParent);
+    cancelStopWithParent();
     client.close();
   }
 }
@@ -105,5 +98,5 @@ function isHttpUrl(text: string): boolean {
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
-  process.disconnect?.();
+  if (process.connected) process.disconnect();
 });

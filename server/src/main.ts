@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { buildDataset, loadInteractions } from '@distillate/shared';
+import { buildDataset, loadInteractions, sendToParent, stopWithParent } from '@distillate/shared';
 import pino from 'pino';
 
 import { Coordinator, type CoordinatorEvents } from './coordinator.js';
@@ -49,32 +49,26 @@ async function main(): Promise<void> {
   const logger = pino({ level: values['log-level'] }, pino.destination(2));
   const coordinator = new Coordinator({ ...config, itemIds: config.itemIds, logger });
   const url = await coordinator.start();
+  let cancelStopWithParent = (): void => {};
   if (process.send) {
-    process.send({ type: 'listening', url, fingerprint: coordinator.fingerprint });
+    sendToParent({ type: 'listening', url, fingerprint: coordinator.fingerprint });
     forwardEvents(coordinator);
-    // A coordinator started by another process stops when that process exits, even on SIGKILL,
-    // because the IPC channel then closes.
-    process.once('disconnect', stopWithParent);
+    cancelStopWithParent = stopWithParent(() => logger.warn('parent process exited; stopping the coordinator'));
   } else {
     console.log(`Coordinator listening on ${url}\nKey fingerprint: ${coordinator.fingerprint}`);
   }
 
   const results = await coordinator.results();
-  process.send?.({ type: 'results', results });
+  sendToParent({ type: 'results', results });
   await coordinator.stop();
-  process.off('disconnect', stopWithParent);
-  process.disconnect?.();
-
-  function stopWithParent(): void {
-    logger.warn('parent process exited; stopping the coordinator');
-    void coordinator.stop().finally(() => process.exit(1));
-  }
+  cancelStopWithParent();
+  if (process.connected) process.disconnect();
 }
 
 function forwardEvents(coordinator: Coordinator): void {
   const names: Array<keyof CoordinatorEvents> = ['client-registered', 'round-opened', 'upload-accepted', 'upload-rejected', 'round-closed', 'report-received'];
   for (const name of names) {
-    coordinator.on(name, (event: object) => process.send?.({ type: name, ...event }));
+    coordinator.on(name, (event: object) => sendToParent({ type: name, ...event }));
   }
 }
 
@@ -111,5 +105,5 @@ async function readConfigFile(file: string): Promise<Partial<CoordinatorConfig>>
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
-  process.disconnect?.();
+  if (process.connected) process.disconnect();
 });

@@ -37,8 +37,9 @@ describe('coordinator process', () => {
 
     // When its parent exits, the coordinator observes the IPC channel closing, as here.
     child.disconnect();
-    const [code] = (await exited) as [number | null];
-    expect(code).toBe(1);
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    expect(code).toBeNull();
+    expect(signal).toBe('SIGTERM');
   });
 });
 

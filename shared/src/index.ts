@@ -16,4 +16,5 @@ export * from './protocol/messages.js';
 export * from './protocol/evaluation-report.js';
 export * from './protocol/logit-upload.js';
 export * from './process/fork-typescript.js';
+export * from './process/parent-process.js';
 export * from './data/built-in-datasets.js';

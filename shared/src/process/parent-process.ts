@@ -1,0 +1,24 @@
+// Ties a child process, such as a coordinator or client started by the main job, to its parent.
+// The child reports to the parent while the IPC channel is open. It ends itself when the channel
+// closes, which happens when the parent exits, even by SIGKILL.
+
+/** Sends a message to the parent process if the IPC channel is still open, and drops it otherwise. */
+export function sendToParent(message: object): void {
+  if (process.connected) process.send!(message);
+}
+
+/**
+ * Runs `onParentExit` and ends this process when the parent's IPC channel closes. Returns a
+ * function that cancels this, for a process that finished its work and disconnects itself.
+ */
+export function stopWithParent(onParentExit: () => void): () => void {
+  const stop = (): void => {
+    onParentExit();
+    // NOTE: process.exit() hung for good in orphaned coordinators and clients started through the
+    // tsx loader, and the cause is not known. SIGTERM ends the process without running exit
+    // handlers, and an orphan has no one to report to anyway.
+    process.kill(process.pid, 'SIGTERM');
+  };
+  process.once('disconnect', stop);
+  return () => process.off('disconnect', stop);
+}
