@@ -44,7 +44,7 @@ export const MAIN_JOB_FEDPDD_SETTINGS: FedPddSettings = {
 };
 
 export const MAIN_JOB_COORDINATOR_SETTINGS: Partial<CoordinatorConfig> = {
-  probesPerRound: 256,
+  probesPerRound: 512,
   candidatesPerRound: 1024,
   aggregation: 'evidence-weighted',
 };
