@@ -2,9 +2,7 @@
 // The nested `student` and `training` objects are merged field by field, so a file may set one
 // student field and keep the others. Unknown fields, wrong types and out-of-range values are
 // rejected with the field's path, so that a typo does not silently run the defaults.
-import { readFile } from 'node:fs/promises';
-
-import { describeSchemaError } from '@distillate/shared';
+import { describeSchemaError, readJsonFile } from '@distillate/shared';
 import { z } from 'zod';
 
 import { DEFAULT_FEDPDD_SETTINGS, type FedPddSettings, UPLOAD_MODELS } from './fedpdd-learner.js';
@@ -69,18 +67,5 @@ export function fedPddSettingsFromJson(value: unknown, source: string): FedPddSe
 
 /** Reads and validates a settings file. Errors name the file and what to fix. */
 export async function readFedPddSettingsFile(file: string): Promise<FedPddSettings> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new Error(`Failed to read the settings file ${file}: ${(error as Error).message}. Check the path given to --settings.`);
-  }
-
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`Invalid JSON in the settings file ${file}: ${(error as Error).message}. The file must contain one JSON object.`);
-  }
-  return fedPddSettingsFromJson(value, file);
+  return fedPddSettingsFromJson(await readJsonFile(file, 'settings file', '--settings'), file);
 }

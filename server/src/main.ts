@@ -1,10 +1,9 @@
 // Runs a coordinator in its own process:
 //   tsx server/src/main.ts --catalog shared/datasets/ml-latest-small --rounds 10 --min-clients 2
 // When started with an IPC channel (child_process.fork), it reports progress to its parent.
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { buildDataset, loadInteractions, sendToParent, stopWithParent } from '@distillate/shared';
+import { buildDataset, loadInteractions, readJsonFile, sendToParent, stopWithParent } from '@distillate/shared';
 import pino from 'pino';
 
 import { Coordinator, type CoordinatorEvents } from './coordinator.js';
@@ -83,19 +82,7 @@ function integerOption(name: string, value: string, min: number, max = Number.MA
 
 /** Reads the --config file. The coordinator validates its fields, together with the flags, when it starts. */
 async function readConfigFile(file: string): Promise<Partial<CoordinatorConfig>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new Error(`Failed to read the config file ${file}: ${(error as Error).message}. Check the path given to --config.`);
-  }
-
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`Invalid JSON in the config file ${file}: ${(error as Error).message}. The file must contain one JSON object.`);
-  }
+  const value = await readJsonFile(file, 'config file', '--config');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error(`Invalid config file ${file}: expected one JSON object of coordinator settings.`);
   }

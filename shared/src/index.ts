@@ -17,4 +17,5 @@ export * from './protocol/evaluation-report.js';
 export * from './protocol/logit-upload.js';
 export * from './process/fork-typescript.js';
 export * from './process/parent-process.js';
+export * from './files/json-file.js';
 export * from './data/built-in-datasets.js';
