@@ -7,14 +7,14 @@ import { z } from 'zod';
 
 import { DEFAULT_FEDPDD_SETTINGS, type FedPddSettings, UPLOAD_MODELS } from './fedpdd-learner.js';
 
-const count = (minimum: number) => z.number().int().min(minimum);
+const integerAtLeast = (minimum: number) => z.number().int().min(minimum);
 
 const studentOverridesSchema = z
   .strictObject({
     architecture: z.literal('pooled-embedding'),
-    embeddingDim: count(1),
-    hiddenDim: count(0),
-    maxContextLength: count(1),
+    embeddingDim: integerAtLeast(1),
+    hiddenDim: integerAtLeast(0),
+    maxContextLength: integerAtLeast(1),
     recencyHalfLife: z.number().min(0),
   })
   .partial();
@@ -22,8 +22,8 @@ const studentOverridesSchema = z
 const trainingOverridesSchema = z
   .strictObject({
     learningRate: z.number().positive(),
-    batchSize: count(1),
-    maxProbeBatchSize: count(1),
+    batchSize: integerAtLeast(1),
+    maxProbeBatchSize: integerAtLeast(1),
     keepProbability: z.number().gt(0).max(1),
     targets: z.enum(['all', 'dropped']),
     singleItemShare: z.number().min(0).max(1),
@@ -34,13 +34,13 @@ const settingsOverridesSchema = z
   .strictObject({
     student: studentOverridesSchema,
     training: trainingOverridesSchema,
-    warmupEpochs: count(0),
-    localEpochs: count(0),
-    finalEpochs: count(0),
+    warmupEpochs: integerAtLeast(0),
+    localEpochs: integerAtLeast(0),
+    finalEpochs: integerAtLeast(0),
     teacherWeight: z.number().min(0),
     selfWeight: z.number().min(0),
     temperature: z.number().positive(),
-    teacherMemoryRounds: count(1),
+    teacherMemoryRounds: integerAtLeast(1),
     uploadModel: z.enum(UPLOAD_MODELS),
     seed: z.number().int(),
   })
