@@ -17,7 +17,7 @@ const USAGE = `Usage: client --coordinator URL --data FILE [options]
                       or a MovieLens folder
   --fingerprint FP    expected coordinator key fingerprint; any other coordinator is refused
   --settings FILE     JSON file of FedPDD settings that override the defaults; unknown or
-                      invalid fields are refused
+                      invalid fields are rejected
   --seed N            seed of initialisation, training order and evaluation (default 1);
                       it replaces any seed in the settings file
   --identity-seed S   derive the client's keys from S instead of drawing them at random;
