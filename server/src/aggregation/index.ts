@@ -2,15 +2,36 @@ import type { AggregationStrategy } from './aggregation-strategy.js';
 import { MeanLogits } from './mean-logits.js';
 import { MeanProbabilities } from './mean-probabilities.js';
 import { EvidenceWeightedProbabilities } from './evidence-weighted-probabilities.js';
+import { DataSizeWeightedLogits } from './data-size-weighted-logits.js';
+import { ConfidenceWeightedProbabilities } from './confidence-weighted-probabilities.js';
+import { EntropyReduction } from './entropy-reduction.js';
+import { CoordinateWiseMedian } from './coordinate-wise-median.js';
+import { TrimmedMeanLogits } from './trimmed-mean-logits.js';
 
 export * from './aggregation-strategy.js';
 export * from './mean-logits.js';
 export * from './mean-probabilities.js';
 export * from './evidence-weighted-probabilities.js';
+export * from './client-logits-validation.js';
+export * from './data-size-weighted-logits.js';
+export * from './confidence-weighted-probabilities.js';
+export * from './entropy-reduction.js';
+export * from './coordinate-wise-median.js';
+export * from './trimmed-mean-logits.js';
 
-export const AGGREGATION_STRATEGIES = ['mean-logits', 'mean-probabilities', 'evidence-weighted'] as const;
+export const AGGREGATION_STRATEGIES = [
+  'mean-logits',
+  'mean-probabilities',
+  'evidence-weighted',
+  'data-size-weighted',
+  'confidence-weighted',
+  'entropy-reduction',
+  'median',
+  'trimmed-mean',
+] as const;
 export type AggregationStrategyName = (typeof AGGREGATION_STRATEGIES)[number];
 
+/** Creates the named strategy with its default parameters (temperature 0.1, trim 0.2). */
 export function createAggregationStrategy(name: AggregationStrategyName): AggregationStrategy {
   switch (name) {
     case 'mean-logits':
@@ -19,5 +40,15 @@ export function createAggregationStrategy(name: AggregationStrategyName): Aggreg
       return new MeanProbabilities();
     case 'evidence-weighted':
       return new EvidenceWeightedProbabilities();
+    case 'data-size-weighted':
+      return new DataSizeWeightedLogits();
+    case 'confidence-weighted':
+      return new ConfidenceWeightedProbabilities();
+    case 'entropy-reduction':
+      return new EntropyReduction();
+    case 'median':
+      return new CoordinateWiseMedian();
+    case 'trimmed-mean':
+      return new TrimmedMeanLogits();
   }
 }
