@@ -19,3 +19,4 @@ export * from './process/fork-typescript.js';
 export * from './process/parent-process.js';
 export * from './files/json-file.js';
 export * from './data/built-in-datasets.js';
+export * from './codecs/index.js';
