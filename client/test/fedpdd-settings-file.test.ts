@@ -7,7 +7,7 @@ import path from 'node:path';
 import { forkTypeScript } from '@distillate/shared';
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_FEDPDD_SETTINGS, fedPddSettingsFromJson, readFedPddSettingsFile } from '../src/index.js';
+import { DEFAULT_ATTENTION_DIM, DEFAULT_FEDPDD_SETTINGS, fedPddSettingsFromJson, readFedPddSettingsFile } from '../src/index.js';
 
 const require = createRequire(import.meta.url);
 const CLIENT_ENTRY = require.resolve('../src/main.ts');
@@ -33,6 +33,33 @@ describe('FedPDD settings file', () => {
     expect(fedPddSettingsFromJson(JSON.parse(JSON.stringify(DEFAULT_FEDPDD_SETTINGS)), 'full.json')).toEqual(DEFAULT_FEDPDD_SETTINGS);
   });
 
+  it('accepts the attention-pooled architecture and its fields', () => {
+    const settings = fedPddSettingsFromJson({ student: { architecture: 'attention-pooled', attentionDim: 8, hiddenDim: 16 } }, 'test.json');
+
+    expect(settings.student).toEqual({ ...DEFAULT_FEDPDD_SETTINGS.student, architecture: 'attention-pooled', attentionDim: 8, hiddenDim: 16 });
+  });
+
+  it('gives a new architecture its own default fields', () => {
+    const settings = fedPddSettingsFromJson({ student: { architecture: 'attention-pooled' } }, 'test.json');
+
+    expect(settings.student).toEqual({ ...DEFAULT_FEDPDD_SETTINGS.student, architecture: 'attention-pooled', attentionDim: DEFAULT_ATTENTION_DIM });
+  });
+
+  it('keeps fields of other architectures out', () => {
+    const settings = fedPddSettingsFromJson({ student: { architecture: 'pooled-embedding', embeddingDim: 16 } }, 'test.json');
+
+    expect(settings.student).toEqual({ ...DEFAULT_FEDPDD_SETTINGS.student, embeddingDim: 16 });
+    expect(settings.student).not.toHaveProperty('attentionDim');
+  });
+
+  it.each([
+    ['without an architecture', { student: { attentionDim: 8 } }, /the default architecture is pooled-embedding/],
+    ['with the pooled-embedding architecture', { student: { architecture: 'pooled-embedding', attentionDim: 8 } }, /the architecture is pooled-embedding/],
+  ])('rejects attentionDim %s', (_, value, reason) => {
+    expect(() => fedPddSettingsFromJson(value, 'settings.json')).toThrow(/student\.attentionDim: applies only to attention-pooled students/);
+    expect(() => fedPddSettingsFromJson(value, 'settings.json')).toThrow(reason);
+  });
+
   it.each([
     ['an unknown field', { temprature: 10 }, /temprature/],
     ['an unknown nested field', { student: { embeddingSize: 32 } }, /student.*embeddingSize/],
@@ -41,6 +68,9 @@ describe('FedPDD settings file', () => {
     ['a fractional epoch count', { localEpochs: 1.5 }, /localEpochs/],
     ['a zero temperature', { temperature: 0 }, /temperature/],
     ['an unknown upload model', { uploadModel: 'teacher' }, /uploadModel/],
+    ['an unknown student architecture', { student: { architecture: 'transformer' } }, /student\.architecture/],
+    ['an unknown field of an attention-pooled student', { student: { architecture: 'attention-pooled', attentionSize: 8 } }, /student.*attentionSize/],
+    ['a zero attentionDim', { student: { architecture: 'attention-pooled', attentionDim: 0 } }, /student\.attentionDim/],
     ['a keep probability above 1', { training: { keepProbability: 2 } }, /training\.keepProbability/],
     ['an array instead of an object', [1, 2], /settings\.json/],
   ])('rejects %s and names it', (_, value, field) => {

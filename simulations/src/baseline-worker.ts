@@ -1,6 +1,6 @@
 // A worker process that trains one reference student (`local` for one client, or `central` on
 // all data) and sends back its metric sums. Started by the baseline pool with an IPC channel.
-import { PooledEmbeddingStudent, type StudentConfig, type TrainingConfig, initializeTensorFlow, trainLocally } from '@distillate/client';
+import { type StudentConfig, type TrainingConfig, createStudent, initializeTensorFlow, trainLocally } from '@distillate/client';
 import { buildDataset, loadInteractions, splitLeaveOneOut } from '@distillate/shared';
 
 export interface BaselineJob {
@@ -24,7 +24,7 @@ async function runJob(job: BaselineJob) {
   await initializeTensorFlow();
   const dataset = buildDataset(await loadInteractions(job.dataFile), { itemIds: job.itemIds });
   const splits = splitLeaveOneOut(dataset, job.seed);
-  const student = new PooledEmbeddingStudent({ ...job.student, itemCount: job.itemIds.length, seed: job.seed });
+  const student = createStudent({ ...job.student, itemCount: job.itemIds.length, seed: job.seed });
   const outcome = await trainLocally(student, splits, {
     training: job.training,
     maxEpochs: job.maxEpochs,

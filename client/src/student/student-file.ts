@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { bytesOf, float32ArrayFrom } from '@distillate/shared';
 
-import { PooledEmbeddingStudent } from './pooled-embedding-student.js';
+import { STUDENT_ARCHITECTURES, createStudent, isStudentArchitecture } from './create-student.js';
 import type { Student, StudentConfig } from './student.js';
 
 const FORMAT_VERSION = 1;
@@ -49,8 +49,12 @@ export async function loadStudent(directory: string): Promise<Student> {
   if (manifest.formatVersion !== FORMAT_VERSION) {
     throw new Error(`${manifestFile} has format version ${manifest.formatVersion}; this version of Distillate reads ${FORMAT_VERSION}.`);
   }
-  if (manifest.config.architecture !== 'pooled-embedding') {
-    throw new Error(`${manifestFile} holds a "${manifest.config.architecture}" student, which this version cannot load.`);
+  const architecture: unknown = manifest.config?.architecture;
+  if (!isStudentArchitecture(architecture)) {
+    throw new Error(
+      `${manifestFile} contains a student of unknown architecture ${JSON.stringify(architecture) ?? 'undefined'}. ` +
+        `This version loads these architectures: ${STUDENT_ARCHITECTURES.join(', ')}.`,
+    );
   }
 
   const values = float32ArrayFrom(await readFile(path.join(directory, 'weights.bin')), 'weights.bin');
@@ -65,7 +69,12 @@ export async function loadStudent(directory: string): Promise<Student> {
     weights.set(tensor.name, values.subarray(offset, offset + tensor.length));
     offset += tensor.length;
   }
-  const student = new PooledEmbeddingStudent(manifest.config);
-  student.setWeights(weights);
+  const student = createStudent(manifest.config);
+  try {
+    student.setWeights(weights);
+  } catch (error) {
+    student.dispose();
+    throw error;
+  }
   return student;
 }
