@@ -6,16 +6,22 @@ import { EventEmitter } from 'node:events';
 import {
   type ClientToServerEvents,
   type EvaluationReport,
+  type FederationSettings,
   type Identity,
+  type LogitCodec,
+  type RoundMetrics,
+  type RoundTaskMessage,
   type ServerToClientEvents,
   type TransferSet,
   type UploadReply,
   PROTOCOL_VERSION,
   challengeMessageSchema,
+  codecFromSpec,
+  decodeMatrixFrame,
   describeSchemaError,
   encodeLogitUpload,
+  encodeMatrixFrame,
   federationCompleteMessageSchema,
-  float32ArrayFrom,
   fingerprintOf,
   openTeacher,
   registerReplySchema,
@@ -63,11 +69,15 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
   private sharedKey: Uint8Array | null = null;
   private sequence = 0;
   private readonly transferSets = new Map<number, TransferSet>();
+  /** Rounds this client uploaded for and has no teacher for yet. */
+  private readonly answered = new Set<number>();
   /** Messages are handled one at a time, in arrival order. */
   private work: Promise<void> = Promise.resolve();
   private prepared = false;
   private failure: Error | null = null;
   private itemCount = 0;
+  private codecs: { upload: LogitCodec; teacher: LogitCodec } | null = null;
+  private sendRoundMetrics = false;
   private completion: { resolve: (report: EvaluationReport) => void; reject: (error: Error) => void } | null = null;
 
   constructor(private readonly options: FederationClientOptions) {
@@ -93,7 +103,7 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
         }, reject),
       );
       socket.on('round:task', (message) => this.enqueue(() => this.onTask(message)));
-      socket.on('round:teacher', (message) => this.enqueue(async () => this.onTeacher(message)));
+      socket.on('round:teacher', (message) => this.enqueue(() => this.onTeacher(message)));
       socket.on('federation:complete', (message) => this.enqueue(() => this.onComplete(message)));
       let failedAttempts = 0;
       socket.on('connect_error', (error) => {
@@ -166,6 +176,8 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
 
     this.clientId = reply.clientId;
     this.itemCount = reply.federation.itemIds.length;
+    this.codecs = this.acceptFederation(reply.federation);
+    this.sendRoundMetrics = reply.federation.roundMetrics;
     if (!this.prepared) {
       await this.options.learner.prepare(reply.federation.itemIds);
       this.prepared = true;
@@ -175,20 +187,29 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
     return reply.clientId;
   }
 
+  /** Checks that this client can take part in the federation, and builds its codecs. */
+  private acceptFederation(federation: FederationSettings): { upload: LogitCodec; teacher: LogitCodec } {
+    const learner = this.options.learner;
+    if (federation.exchange !== learner.exchange) {
+      throw new Error(
+        `The coordinator at ${this.options.url} runs a federation that exchanges ${federation.exchange}, ` +
+          `but this client's learner exchanges ${learner.exchange}. Choose the algorithm the coordinator runs.`,
+      );
+    }
+    try {
+      return { upload: codecFromSpec(federation.uploadCodec), teacher: codecFromSpec(federation.teacherCodec) };
+    } catch (error) {
+      throw new Error(`The coordinator asks for a codec this client does not know: ${(error as Error).message} Update the client.`);
+    }
+  }
+
   private async onTask(message: unknown): Promise<void> {
     const task = parse(roundTaskMessageSchema, message, 'round task');
-    const transferSet = transferSetFromFrames(task.roundId, task);
     if (!this.prepared) throw new Error(`The task of round ${task.roundId} arrived before registration completed.`);
-    validateTransferSet(transferSet, this.itemCount);
-    this.transferSets.set(task.roundId, transferSet);
     this.emit('round-started', { roundId: task.roundId });
 
-    const upload = await this.options.learner.answerRound(transferSet);
-    const sealed = sealUpload(
-      { roundId: task.roundId, clientId: this.clientId!, sequence: ++this.sequence },
-      encodeLogitUpload(upload),
-      this.sharedKey!,
-    );
+    const payload = await this.answerTask(task.roundId, task.transferSet);
+    const sealed = sealUpload({ roundId: task.roundId, clientId: this.clientId!, sequence: ++this.sequence }, payload, this.sharedKey!);
     const reply = (await this.socket!.timeout(60_000).emitWithAck('round:upload', {
       protocolVersion: PROTOCOL_VERSION,
       roundId: task.roundId,
@@ -201,24 +222,83 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
     this.emit('round-uploaded', { roundId: task.roundId });
   }
 
-  private onTeacher(message: unknown): void {
+  /** Trains for the round and returns the plaintext of the upload, encoded with the run's codec. */
+  private async answerTask(roundId: number, frames: RoundTaskMessage['transferSet']): Promise<Uint8Array> {
+    const learner = this.options.learner;
+    const codec = this.codecs!.upload;
+    this.answered.add(roundId);
+
+    switch (learner.exchange) {
+      case 'logits': {
+        if (frames === undefined) throw new Error(`The task of round ${roundId} has no transfer set to score.`);
+        const transferSet = transferSetFromFrames(roundId, frames);
+        validateTransferSet(transferSet, this.itemCount);
+        this.transferSets.set(roundId, transferSet);
+        return encodeLogitUpload(await learner.answerRound(transferSet), codec);
+      }
+
+      case 'parameters': {
+        const parameters = await learner.localUpdate(roundId);
+        return encodeMatrixFrame(parameters, { rows: 1, columns: parameters.length }, codec);
+      }
+
+      case 'item-patterns': {
+        const patterns = await learner.itemPatterns();
+        return encodeMatrixFrame(patterns.values, patterns.shape, codec);
+      }
+    }
+  }
+
+  private async onTeacher(message: unknown): Promise<void> {
     const teacher = parse(teacherMessageSchema, message, 'teacher');
-    const transferSet = this.transferSets.get(teacher.roundId);
-    if (transferSet === undefined) {
+    if (!this.answered.delete(teacher.roundId)) {
       this.logger.warn({ roundId: teacher.roundId }, 'teacher for a round this client did not answer; ignored');
       return;
     }
-    this.transferSets.delete(teacher.roundId);
 
     const roundKey = unboxRoundKey(teacher.roundId, teacher.roundKey, this.sharedKey!);
     const payload = openTeacher({ roundId: teacher.roundId, ciphertext: teacher.teacher }, roundKey);
-    const logits = float32ArrayFrom(payload, 'teacher logits');
-    const expected = (transferSet.probeOffsets.length - 1) * transferSet.candidates.length;
-    if (logits.length !== expected) {
-      throw new Error(`Teacher of round ${teacher.roundId} has ${logits.length} logits; expected ${expected}.`);
+    const learner = this.options.learner;
+    const codec = this.codecs!.teacher;
+
+    switch (learner.exchange) {
+      case 'logits': {
+        const transferSet = this.transferSets.get(teacher.roundId)!;
+        this.transferSets.delete(teacher.roundId);
+        const shape = { probes: transferSet.probeOffsets.length - 1, candidates: transferSet.candidates.length };
+        await learner.receiveTeacher(transferSet, codec.decode(payload, shape));
+        break;
+      }
+
+      case 'parameters': {
+        const { values } = decodeMatrixFrame(payload, codec, { maxValues: Number.MAX_SAFE_INTEGER });
+        await learner.receiveGlobalParameters(teacher.roundId, values);
+        break;
+      }
+
+      case 'item-patterns': {
+        const { values, shape } = decodeMatrixFrame(payload, codec, { columns: this.itemCount, maxValues: Number.MAX_SAFE_INTEGER });
+        await learner.receiveGlobalPatterns(values, shape);
+        break;
+      }
     }
-    this.options.learner.receiveTeacher(transferSet, logits);
     this.emit('teacher-received', { roundId: teacher.roundId });
+    if (this.sendRoundMetrics && learner.evaluateRound) await this.reportRoundMetrics(teacher.roundId, await learner.evaluateRound());
+  }
+
+  /** Sends the round's metric sums; a rejection is logged, since the federation goes on without them. */
+  private async reportRoundMetrics(roundId: number, metrics: RoundMetrics): Promise<void> {
+    const sealed = sealUpload(
+      { roundId, clientId: this.clientId!, sequence: ++this.sequence },
+      new TextEncoder().encode(JSON.stringify(metrics)),
+      this.sharedKey!,
+    );
+    const reply = (await this.socket!.timeout(60_000).emitWithAck('round:metrics', {
+      protocolVersion: PROTOCOL_VERSION,
+      roundId,
+      upload: sealed,
+    })) as UploadReply;
+    if (!reply.ok) this.logger.warn({ roundId, reason: reply.reason, err: reply.error }, 'round metrics rejected');
   }
 
   private async onComplete(message: unknown): Promise<void> {

@@ -15,18 +15,21 @@
 import {
   type InteractionTable,
   type LogitUpload,
+  type RoundMetrics,
   type TransferSet,
   type UserSplit,
   buildDataset,
+  deriveIntegerSeed,
   probeContexts,
   splitLeaveOneOut,
 } from '@distillate/shared';
 
-import type { FederatedLearner, LocalEvaluation } from './federated-learner.js';
+import type { LocalEvaluation, LogitLearner } from './federated-learner.js';
+import { readLearnerState, writeLearnerState } from './learner-state-file.js';
 import { evaluateStudent, selectionScore } from './local-evaluation.js';
-import { PooledEmbeddingStudent } from './student/pooled-embedding-student.js';
+import { createStudent } from './student/create-student.js';
 import { scoreContextsInBatches } from './student/scoring.js';
-import type { StudentConfig } from './student/student.js';
+import type { Student, StudentConfig } from './student/student.js';
 import { initializeTensorFlow } from './student/tensorflow-backend.js';
 import { type DistillationSet, StudentTrainer, type TrainingConfig, DEFAULT_TRAINING_CONFIG } from './training/student-trainer.js';
 
@@ -70,6 +73,14 @@ export const DEFAULT_FEDPDD_SETTINGS: FedPddSettings = {
 export const UPLOAD_MODELS = ['student', 'local-expert'] as const;
 export type UploadModel = (typeof UPLOAD_MODELS)[number];
 
+/** What suspend() writes: the models' weights and the remembered teachers. */
+interface SuspendedFedPdd {
+  student: Map<string, Float32Array>;
+  bestStudent: Map<string, Float32Array>;
+  localExpert: Map<string, Float32Array> | null;
+  teachers: Array<Omit<Teacher, 'selfLogits'>>;
+}
+
 interface Teacher {
   roundId: number;
   probes: Int32Array[];
@@ -79,13 +90,14 @@ interface Teacher {
   selfLogits: Float32Array | null;
 }
 
-export class FedPddLearner implements FederatedLearner {
+export class FedPddLearner implements LogitLearner {
+  readonly exchange = 'logits';
   readonly exampleCount: number;
   private splits: UserSplit[] = [];
-  private student: PooledEmbeddingStudent | null = null;
-  private bestStudent: PooledEmbeddingStudent | null = null;
+  private student: Student | null = null;
+  private bestStudent: Student | null = null;
   /** Copy of the student taken after warm-up, when uploadModel is 'local-expert'. */
-  private localExpert: PooledEmbeddingStudent | null = null;
+  private localExpert: Student | null = null;
   private trainer: StudentTrainer | null = null;
   private evidence = new Float32Array(0);
   private readonly teachers: Teacher[] = [];
@@ -93,9 +105,14 @@ export class FedPddLearner implements FederatedLearner {
   private bestRound = -1;
   private roundsAnswered = 0;
 
+  private studentConfig: StudentConfig | null = null;
+  private resumptions = 0;
+
+  /** `stateFile` is where suspend() writes the models; without it the learner cannot be suspended. */
   constructor(
     private readonly interactions: InteractionTable,
     private readonly settings: FedPddSettings = DEFAULT_FEDPDD_SETTINGS,
+    private readonly stateFile: string | null = null,
   ) {
     this.exampleCount = interactions.users.length;
   }
@@ -112,10 +129,53 @@ export class FedPddLearner implements FederatedLearner {
     if (!UPLOAD_MODELS.includes(this.settings.uploadModel)) {
       throw new Error(`Invalid uploadModel "${String(this.settings.uploadModel)}"; set it to one of ${UPLOAD_MODELS.join(', ')}.`);
     }
-    this.student = new PooledEmbeddingStudent(config);
-    this.bestStudent = new PooledEmbeddingStudent(config);
-    if (this.settings.uploadModel === 'local-expert') this.localExpert = new PooledEmbeddingStudent(config);
-    this.trainer = new StudentTrainer(this.student, this.settings.training, this.settings.seed);
+    this.studentConfig = config;
+    this.createModels(this.settings.seed);
+  }
+
+  /** Writes the students and the remembered teachers to the state file, and frees them. */
+  async suspend(): Promise<void> {
+    if (this.stateFile === null) throw new Error('This learner has no state file, so it cannot be suspended; pass one to the constructor.');
+    const state: SuspendedFedPdd = {
+      student: this.requireStudent().getWeights(),
+      bestStudent: this.bestStudent!.getWeights(),
+      localExpert: this.localExpert?.getWeights() ?? null,
+      teachers: this.teachers.map(({ selfLogits: _selfLogits, ...teacher }) => teacher),
+    };
+    await writeLearnerState(this.stateFile, state);
+
+    this.disposeModels();
+    this.teachers.length = 0;
+  }
+
+  /**
+   * Reads back what suspend() wrote. The optimizer starts afresh, as the optimizers of
+   * cross-device clients usually do, with a seed that depends on how often it was resumed.
+   */
+  async resume(): Promise<void> {
+    if (this.stateFile === null) throw new Error('This learner has no state file, so it cannot be resumed; pass one to the constructor.');
+    const state = await readLearnerState<SuspendedFedPdd>(this.stateFile);
+    this.resumptions += 1;
+    this.createModels(deriveIntegerSeed(this.settings.seed, 'resumption', this.resumptions));
+    this.student!.setWeights(state.student);
+    this.bestStudent!.setWeights(state.bestStudent);
+    if (state.localExpert) this.localExpert?.setWeights(state.localExpert);
+    this.teachers.push(...state.teachers.map((teacher) => ({ ...teacher, selfLogits: null })));
+  }
+
+  private createModels(trainerSeed: number): void {
+    const config = this.studentConfig!;
+    this.student = createStudent(config);
+    this.bestStudent = createStudent(config);
+    if (this.settings.uploadModel === 'local-expert') this.localExpert = createStudent(config);
+    this.trainer = new StudentTrainer(this.student, this.settings.training, trainerSeed);
+  }
+
+  private disposeModels(): void {
+    this.trainer?.dispose();
+    for (const model of [this.student, this.bestStudent, this.localExpert]) model?.dispose();
+    this.student = this.bestStudent = this.localExpert = null;
+    this.trainer = null;
   }
 
   async answerRound(transferSet: TransferSet): Promise<LogitUpload> {
@@ -146,13 +206,21 @@ export class FedPddLearner implements FederatedLearner {
   }
 
   async finish(): Promise<LocalEvaluation> {
-    await this.train(this.settings.finalEpochs);
+    // A client that was never sampled for a round has not trained yet: it warms up instead.
+    await this.train(this.roundsAnswered === 0 ? this.settings.warmupEpochs : this.settings.finalEpochs);
     const best = this.bestStudent!;
     return {
       test: evaluateStudent(best, this.splits, 'test', this.settings.seed),
       validation: evaluateStudent(best, this.splits, 'validation', this.settings.seed),
       finalStudentValidation: evaluateStudent(this.requireStudent(), this.splits, 'validation', this.settings.seed),
       bestRound: this.bestRound,
+    };
+  }
+
+  evaluateRound(): RoundMetrics {
+    return {
+      test: evaluateStudent(this.bestStudent!, this.splits, 'test', this.settings.seed),
+      validation: evaluateStudent(this.bestStudent!, this.splits, 'validation', this.settings.seed),
     };
   }
 
@@ -190,7 +258,7 @@ export class FedPddLearner implements FederatedLearner {
     for (const teacher of this.teachers) teacher.selfLogits = null;
   }
 
-  private requireStudent(): PooledEmbeddingStudent {
+  private requireStudent(): Student {
     if (this.student === null) throw new Error('The learner is not prepared; the federation client calls prepare() after registration.');
     return this.student;
   }

@@ -7,8 +7,9 @@ import { createIdentity, identityFromSeed, loadInteractions, sendToParent, stopW
 import pino from 'pino';
 
 import { FederationClient } from './federation-client.js';
-import { DEFAULT_FEDPDD_SETTINGS, FedPddLearner, type FedPddSettings } from './fedpdd-learner.js';
+import { DEFAULT_FEDPDD_SETTINGS, type FedPddSettings } from './fedpdd-learner.js';
 import { readFedPddSettingsFile } from './fedpdd-settings-file.js';
+import { CLIENT_ALGORITHMS, createLearner } from './learner-factory.js';
 
 const USAGE = `Usage: client --coordinator URL --data FILE [options]
 
@@ -16,8 +17,11 @@ const USAGE = `Usage: client --coordinator URL --data FILE [options]
   --data FILE         this client's interactions: CSV or TSV of user,item[,value][,timestamp],
                       or a MovieLens folder
   --fingerprint FP    expected coordinator key fingerprint; any other coordinator is refused
-  --settings FILE     JSON file of FedPDD settings that override the defaults; unknown or
-                      invalid fields are rejected
+  --algorithm NAME    ${CLIENT_ALGORITHMS.join(', ')} (default fedpdd); it must match what
+                      the coordinator runs
+  --settings FILE     JSON file of learner settings (FedPDD's fields; fedavg uses the student,
+                      training, localEpochs, finalEpochs and seed) that override the defaults;
+                      unknown or invalid fields are rejected
   --seed N            seed of initialisation, training order and evaluation (default 1);
                       it replaces any seed in the settings file
   --identity-seed S   derive the client's keys from S instead of drawing them at random;
@@ -31,6 +35,7 @@ async function main(): Promise<void> {
       data: { type: 'string' },
       fingerprint: { type: 'string' },
       settings: { type: 'string' },
+      algorithm: { type: 'string', default: 'fedpdd' },
       seed: { type: 'string', default: '1' },
       'identity-seed': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
@@ -54,7 +59,7 @@ async function main(): Promise<void> {
   const settings: FedPddSettings = { ...fromFile, seed };
   const logger = pino({ level: values['log-level'] }, pino.destination(2));
 
-  const learner = new FedPddLearner(await loadInteractions(values.data), settings);
+  const learner = createLearner(values.algorithm, await loadInteractions(values.data), settings);
   const client = new FederationClient({
     url: values.coordinator,
     identity: values['identity-seed'] ? identityFromSeed(values['identity-seed']) : createIdentity(),

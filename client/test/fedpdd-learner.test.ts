@@ -1,3 +1,7 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 import * as tf from '@tensorflow/tfjs';
 import { type InteractionTable, createRandom, randomInteger, transferSetFromContexts } from '@distillate/shared';
 import { describe, expect, it } from 'vitest';
@@ -105,5 +109,34 @@ describe('FedPddLearner', () => {
     expect(evaluation.validation.full.users).toBe(30);
     expect(evaluation.finalStudentValidation.full.users).toBe(30);
     expect(evaluation.bestRound).toBeGreaterThanOrEqual(0);
+  });
+
+  it('suspends to its state file and resumes with the same models, teachers and live tensor count', async () => {
+    const stateFile = path.join(await mkdtemp(path.join(tmpdir(), 'distillate-learner-')), 'state.bin');
+    const learner = new FedPddLearner(syntheticInteractions(), settings, stateFile);
+    await learner.prepare(itemIds);
+    const transferSet = transferSetFromContexts(1, [Int32Array.of(3), Int32Array.of(5)], Int32Array.of(3, 4, 5, 6, 7));
+    const upload = await learner.answerRound(transferSet);
+    await learner.receiveTeacher(transferSet, upload.logits.map((value) => value * 2));
+    const before = learner.evaluateRound();
+    const tensorsBefore = tf.memory().numTensors;
+
+    await learner.suspend();
+    expect(tf.memory().numTensors).toBeLessThan(tensorsBefore);
+    expect(() => learner.evaluateRound()).toThrow();
+
+    await learner.resume();
+    expect(learner.evaluateRound()).toEqual(before);
+    // The remembered teacher came back too: the next round distills it, and the optimizer's
+    // moments, which start afresh, bring the tensor count back to where it was.
+    const next = await learner.answerRound(transferSetFromContexts(2, [Int32Array.of(7)], Int32Array.of(1, 2)));
+    expect(next.logits.every(Number.isFinite)).toBe(true);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('refuses to suspend without a state file', async () => {
+    const learner = new FedPddLearner(syntheticInteractions(), settings);
+    await learner.prepare(itemIds);
+    await expect(learner.suspend()).rejects.toThrow('no state file');
   });
 });

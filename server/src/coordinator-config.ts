@@ -1,4 +1,5 @@
 // Settings of a coordinator, with defaults and checks that name the bad value.
+import { type Exchange, EXCHANGES, type LogitCodecSpec, codecFromSpec, logitUploadBytes } from '@distillate/shared';
 import type { Identity } from '@distillate/shared';
 import type { Logger } from 'pino';
 
@@ -14,6 +15,14 @@ export interface CoordinatorConfig {
   rounds: number;
   /** Rounds start once this many clients have registered. */
   minClients: number;
+  /** Clients sent each round's task: a seeded sample of this many connected clients, or every connected client when null. */
+  clientsPerRound: number | null;
+  /**
+   * A fixed schedule instead: for round r, the ids of the clients in roundCohorts[r - 1] (cycling
+   * when there are fewer cohorts than rounds), among those connected. Simulations use it to skew
+   * participation. Null: no schedule.
+   */
+  roundCohorts: string[][] | null;
   /** Single-item probes per round. */
   probesPerRound: number;
   /** Candidate items scored for every probe. */
@@ -22,7 +31,24 @@ export interface CoordinatorConfig {
   uniformShare: number;
   /** Probes and candidates are drawn in proportion to estimated popularity raised to this power. */
   popularityExponent: number;
+  /** Histories users chose to publish, as item indices; they become public-user probes. */
+  publicProbes: number[][];
+  /** Share of each round's probes drawn from publicProbes, after the first round. */
+  publicProbeShare: number;
+  /** Most bytes of logits in one upload, in the upload codec; rounds send fewer probes to fit. Null: no budget. */
+  uploadByteBudget: number | null;
+  /** What clients upload: logits on a transfer set, their student's parameters, or item patterns (one round). */
+  exchange: Exchange;
+  /** Rule that turns the clients' logits into the teacher, when the exchange is logits. */
   aggregation: AggregationStrategyName;
+  /** Codec of client uploads: float32, float16, int8 or top-k:K. */
+  uploadCodec: LogitCodecSpec;
+  /** Codec of the teacher, the averaged parameters or the global patterns. */
+  teacherCodec: LogitCodecSpec;
+  /** Ask clients for their metric sums after every round, to chart learning per round (simulations). */
+  roundMetrics: boolean;
+  /** Global item patterns of a fedsplit federation. */
+  globalPatterns: number;
   seed: number;
   /** Time a round waits for uploads after its task is sent, in milliseconds. */
   roundTimeoutMs: number;
@@ -40,11 +66,21 @@ export const DEFAULT_COORDINATOR_CONFIG: Omit<CoordinatorConfig, 'itemIds'> = {
   port: 0,
   rounds: 10,
   minClients: 2,
+  clientsPerRound: null,
+  roundCohorts: null,
   probesPerRound: 256,
   candidatesPerRound: 1024,
   uniformShare: 0.25,
   popularityExponent: 1,
+  publicProbes: [],
+  publicProbeShare: 0.5,
+  uploadByteBudget: null,
+  exchange: 'logits',
   aggregation: 'mean-probabilities',
+  uploadCodec: 'float32',
+  teacherCodec: 'float32',
+  globalPatterns: 32,
+  roundMetrics: false,
   seed: 1,
   roundTimeoutMs: 600_000,
   reportTimeoutMs: 600_000,
@@ -62,6 +98,10 @@ export function resolveCoordinatorConfig(
   requireInteger(config, 'port', 0, 65_535);
   requireInteger(config, 'rounds', 1);
   requireInteger(config, 'minClients', 1);
+  if (config.clientsPerRound !== null) requireInteger(config, 'clientsPerRound', 1);
+  if (config.roundCohorts !== null && (!Array.isArray(config.roundCohorts) || config.roundCohorts.length === 0 || !config.roundCohorts.every(Array.isArray))) {
+    throw new Error('roundCohorts is invalid; expected null or a non-empty list of lists of client ids.');
+  }
   requireInteger(config, 'probesPerRound', 1, config.itemIds.length);
   requireInteger(config, 'candidatesPerRound', 2, config.itemIds.length);
   requireInteger(config, 'roundTimeoutMs', 1);
@@ -73,18 +113,49 @@ export function resolveCoordinatorConfig(
   if (!(config.popularityExponent >= 0)) {
     throw new Error(`popularityExponent is ${config.popularityExponent}; expected a number of at least 0.`);
   }
+  if (!(config.publicProbeShare >= 0 && config.publicProbeShare <= 1)) {
+    throw new Error(`publicProbeShare is ${config.publicProbeShare}; expected a fraction between 0 and 1.`);
+  }
+  config.publicProbes.forEach((context, index) => {
+    const bad = Array.isArray(context) ? context.find((item) => !Number.isInteger(item) || item < 0 || item >= config.itemIds.length) : null;
+    if (!Array.isArray(context) || context.length === 0 || bad !== undefined) {
+      throw new Error(
+        `publicProbes[${index}] is invalid${bad !== undefined && bad !== null ? `: item ${bad} is outside the catalog of ${config.itemIds.length} items` : ''}; ` +
+          'expected a non-empty list of item indices.',
+      );
+    }
+  });
+  if (config.uploadByteBudget !== null) requireInteger(config, 'uploadByteBudget', 1);
   if (!AGGREGATION_STRATEGIES.includes(config.aggregation)) {
     throw new Error(
       `Unknown aggregation "${config.aggregation}"; expected one of ${AGGREGATION_STRATEGIES.join(', ')}.`,
     );
   }
 
-  const uploadBytes = (config.probesPerRound + 1) * (config.candidatesPerRound + 1) * 4 + 1024;
+  if (!EXCHANGES.includes(config.exchange)) {
+    throw new Error(`Unknown exchange "${config.exchange}"; expected one of ${EXCHANGES.join(', ')}.`);
+  }
+  if (config.exchange === 'item-patterns' && config.rounds !== 1) {
+    throw new Error(`rounds is ${config.rounds}, but item patterns are exchanged once; set rounds to 1.`);
+  }
+  requireInteger(config, 'globalPatterns', 1);
+  for (const key of ['uploadCodec', 'teacherCodec'] as const) {
+    try {
+      codecFromSpec(config[key]);
+    } catch (error) {
+      throw new Error(`${key}: ${(error as Error).message}`);
+    }
+  }
+  if (config.exchange !== 'logits') return config;
+
+  // The first round scores the whole catalog with fewer probes: its evidence is one count per item.
+  const shape = { probes: config.probesPerRound, candidates: config.candidatesPerRound };
+  const uploadBytes = logitUploadBytes(shape, codecFromSpec(config.uploadCodec)) + config.itemIds.length * 4 + 1024;
   if (uploadBytes > config.maxMessageBytes) {
     throw new Error(
       `An upload of ${config.probesPerRound} probes × ${config.candidatesPerRound} candidates ` +
         `needs about ${uploadBytes} bytes, more than maxMessageBytes (${config.maxMessageBytes}). ` +
-        'Lower the probes or candidates per round, or raise maxMessageBytes.',
+        'Lower the probes or candidates per round, choose a smaller uploadCodec, or raise maxMessageBytes.',
     );
   }
   return config;

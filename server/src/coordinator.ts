@@ -10,20 +10,24 @@ import {
   type EvaluationReport,
   type EvaluationSums,
   type Identity,
+  type LogitCodec,
   type RegisterReply,
   type RejectionReason,
   type ServerToClientEvents,
   type UploadReply,
   PROTOCOL_VERSION,
   boxRoundKey,
-  bytesOf,
   clientIdFor,
+  codecFromSpec,
+  createRandom,
   createIdentity,
   createRoundKey,
   emptyEvaluationSums,
+  encodeMatrixFrame,
   fingerprintOf,
   mergeMetricSums,
   publicIdentity,
+  sampleWithoutReplacement,
   sealTeacher,
   transferSetToFrames,
   verifyRegistration,
@@ -33,12 +37,19 @@ import pino, { type Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
 import nacl from 'tweetnacl';
 
-import { type AggregationStrategy, createAggregationStrategy } from './aggregation/index.js';
-import { ClientRegistry } from './client-registry.js';
+import { type AggregationStrategy, averageParameters, createAggregationStrategy, jointItemPatterns } from './aggregation/index.js';
+import { ClientRegistry, type RegisteredClient } from './client-registry.js';
 import { type CoordinatorConfig, resolveCoordinatorConfig } from './coordinator-config.js';
-import { FederationRound, type RoundSummary } from './federation-round.js';
+import { FederationRound, type RoundSummary, type RoundUpload } from './federation-round.js';
 import { mountHttpApi } from './http-api.js';
-import { MessageRejection, checkEvaluationReport, checkRegistration, checkUpload } from './message-checks.js';
+import {
+  MessageRejection,
+  type UploadFormat,
+  checkEvaluationReport,
+  checkRegistration,
+  checkRoundMetrics,
+  checkUpload,
+} from './message-checks.js';
 import { TransferSetSampler } from './transfer-set-sampler.js';
 
 export type FederationState = 'waiting-for-clients' | 'running' | 'reporting' | 'finished' | 'stopped';
@@ -73,6 +84,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly challenges = new Map<string, Uint8Array>();
   private readonly sampler: TransferSetSampler;
   private readonly aggregation: AggregationStrategy;
+  private readonly uploadFormat: UploadFormat;
+  private readonly teacherCodec: LogitCodec;
   private readonly rounds: FederationRound[] = [];
   private readonly reports = new Map<string, EvaluationReport>();
   private state: FederationState = 'waiting-for-clients';
@@ -80,6 +93,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private io: Server<ClientToServerEvents, ServerToClientEvents> | null = null;
   private clientsReady: (() => void) | null = null;
   private reportsReady: (() => void) | null = null;
+  private reportsExpected = new Set<string>();
   private finished: Promise<FederationResults> | null = null;
 
   constructor(config: Partial<CoordinatorConfig> & Pick<CoordinatorConfig, 'itemIds'>) {
@@ -94,9 +108,29 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       candidatesPerRound: this.config.candidatesPerRound,
       uniformShare: this.config.uniformShare,
       popularityExponent: this.config.popularityExponent,
+      publicProbes: this.config.publicProbes.map((context) => Int32Array.from(context)),
+      publicProbeShare: this.config.publicProbeShare,
+      maxProbes: (candidates) => this.probesWithinBudget(candidates),
       seed: this.config.seed,
     });
     this.aggregation = createAggregationStrategy(this.config.aggregation);
+    this.uploadFormat = {
+      exchange: this.config.exchange,
+      codec: codecFromSpec(this.config.uploadCodec),
+      itemCount: this.config.itemIds.length,
+      // Any float32, float16 or int8 matrix that fits in a message has at most this many values.
+      maxMatrixValues: this.config.maxMessageBytes,
+    };
+    this.teacherCodec = codecFromSpec(this.config.teacherCodec);
+  }
+
+  /** Most probes whose logits for `candidates` candidates fit the upload byte budget in the upload codec. */
+  private probesWithinBudget(candidates: number): number {
+    const budget = this.config.uploadByteBudget;
+    if (budget === null) return this.config.probesPerRound;
+    let probes = this.config.probesPerRound;
+    while (probes > 1 && this.uploadFormat.codec.encodedBytes({ probes, candidates }) > budget) probes -= 1;
+    return probes;
   }
 
   /** Starts listening and running the federation; returns the URL clients connect to. */
@@ -186,6 +220,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.state = 'reporting';
     const lastRoundId = this.rounds.filter((round) => round.failure === null).at(-1)?.roundId ?? 0;
     const reportsDue = new Promise<void>((resolve) => (this.reportsReady = resolve));
+    // Every client that took part, and every connected one, evaluates: with sampled rounds, some clients never took part.
+    this.reportsExpected = new Set([...this.rounds.flatMap((round) => [...round.participants]), ...this.registry.connected().map((client) => client.clientId)]);
     this.io!.emit('federation:complete', { protocolVersion: PROTOCOL_VERSION, lastRoundId });
     this.checkReportsReady();
     let timer: NodeJS.Timeout | undefined;
@@ -204,8 +240,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private async runRound(roundId: number): Promise<void> {
-    const transferSet = this.sampler.sample(roundId);
-    const participants = this.registry.connected();
+    const transferSet = this.config.exchange === 'logits' ? this.sampler.sample(roundId) : null;
+    const participants = this.chooseParticipants(roundId);
     const round = new FederationRound(
       roundId,
       transferSet,
@@ -215,13 +251,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.rounds.push(round);
 
     round.state = 'collecting';
-    const frames = transferSetToFrames(transferSet);
+    const frames = transferSet ? transferSetToFrames(transferSet) : undefined;
     for (const client of participants) {
       this.io!.to(client.socketId!).emit('round:task', {
         protocolVersion: PROTOCOL_VERSION,
         roundId,
         deadline: round.deadline,
-        ...frames,
+        transferSet: frames,
       });
     }
     this.logger.info({ roundId, participants: participants.length, probes: round.probes, candidates: round.candidates }, 'round opened');
@@ -241,24 +277,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
     round.state = 'aggregating';
     const started = performance.now();
-    // Aggregate in client-id order, so float sums do not depend on the order uploads arrived in.
-    const inputs = [...round.uploads].sort(([a], [b]) => (a < b ? -1 : 1)).map(([clientId, upload]) => ({
-      clientId,
-      logits: upload.logits,
-      probeEvidence: upload.probeEvidence,
-      exampleCount: this.registry.get(clientId)?.exampleCount ?? 0,
-    }));
-    const teacher = this.aggregation.aggregate(inputs, { probes: round.probes, candidates: round.candidates });
-    const candidateEvidence = new Float64Array(round.candidates);
-    for (const upload of round.uploads.values()) {
-      upload.candidateEvidence.forEach((count, j) => (candidateEvidence[j] += count));
-    }
-    this.sampler.observeEvidence(transferSet, candidateEvidence);
+    const payload = this.aggregate(round);
     round.aggregationMs = performance.now() - started;
 
     round.state = 'distributing';
     const roundKey = createRoundKey();
-    const sealed = sealTeacher(roundId, bytesOf(teacher), roundKey);
+    const sealed = sealTeacher(roundId, payload, roundKey);
     round.teacherBytes = sealed.ciphertext.byteLength;
     for (const clientId of round.participants) {
       const client = this.registry.get(clientId);
@@ -280,6 +304,53 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emit('round-closed', round.summary());
   }
 
+  /** The connected clients that take part in a round: all, a seeded sample, or the scheduled cohort. */
+  private chooseParticipants(roundId: number): RegisteredClient[] {
+    const connected = this.registry.connected().sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
+    const { clientsPerRound, roundCohorts } = this.config;
+    if (roundCohorts !== null) {
+      const cohort = new Set(roundCohorts[(roundId - 1) % roundCohorts.length]);
+      return connected.filter((client) => cohort.has(client.clientId));
+    }
+    if (clientsPerRound === null || clientsPerRound >= connected.length) return connected;
+    const chosen = sampleWithoutReplacement(connected.length, clientsPerRound, createRandom(this.config.seed, 'participants', roundId));
+    return Array.from(chosen, (index) => connected[index]);
+  }
+
+  /** Turns the round's uploads into the payload sent back: teacher logits, averaged parameters or global patterns. */
+  private aggregate(round: FederationRound): Uint8Array {
+    // Aggregate in client-id order, so float sums do not depend on the order uploads arrived in.
+    const uploads = [...round.uploads].sort(([a], [b]) => (a < b ? -1 : 1));
+    const exampleCount = (clientId: string) => this.registry.get(clientId)?.exampleCount ?? 0;
+    const logitUploads = uploads.flatMap(([clientId, upload]) => (upload.kind === 'logits' ? [{ clientId, ...upload }] : []));
+    const matrixUploads = uploads.flatMap(([clientId, upload]) => (upload.kind === 'matrix' ? [{ clientId, ...upload }] : []));
+
+    switch (this.config.exchange) {
+      case 'logits': {
+        const shape = { probes: round.probes, candidates: round.candidates };
+        const inputs = logitUploads.map((upload) => ({ ...upload, exampleCount: exampleCount(upload.clientId) }));
+        const teacher = this.aggregation.aggregate(inputs, shape);
+        this.sampler.observeEvidence(round.transferSet!, candidateEvidence(logitUploads, round.candidates));
+        return this.teacherCodec.encode(teacher, shape);
+      }
+
+      case 'parameters': {
+        const inputs = matrixUploads.map((upload) => ({ ...upload, exampleCount: exampleCount(upload.clientId) }));
+        const average = averageParameters(inputs);
+        return encodeMatrixFrame(average, { rows: 1, columns: average.length }, this.teacherCodec);
+      }
+
+      case 'item-patterns': {
+        const patterns = jointItemPatterns(
+          matrixUploads.map((upload) => ({ clientId: upload.clientId, values: upload.values, rows: upload.shape.rows })),
+          this.config.itemIds.length,
+          { rank: this.config.globalPatterns, seed: this.config.seed },
+        );
+        return encodeMatrixFrame(patterns.values, patterns.shape, this.teacherCodec);
+      }
+    }
+  }
+
   private onConnection(socket: FederationSocket): void {
     const challenge = nacl.randomBytes(32);
     this.challenges.set(socket.id, challenge);
@@ -293,6 +364,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     socket.on('session:register', (message, reply) => this.onRegister(socket, message, reply));
     socket.on('round:upload', (message, reply) => this.onUpload(socket, message, reply));
     socket.on('evaluation:report', (message, reply) => this.onReport(socket, message, reply));
+    socket.on('round:metrics', (message, reply) => this.onRoundMetrics(socket, message, reply));
     socket.on('disconnect', (reason) => {
       this.challenges.delete(socket.id);
       const client = this.registry.disconnect(socket.id);
@@ -316,7 +388,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.registry.register(clientId, keys, request.exampleCount, socket.id, this.identity.box.secretKey);
       const registered = this.registry.all().length;
       this.logger.info({ clientId, registered }, 'client registered');
-      respond({ ok: true, clientId, federation: { rounds: this.config.rounds, itemIds: this.config.itemIds } });
+      const { rounds, itemIds, exchange, uploadCodec, teacherCodec, roundMetrics } = this.config;
+      respond({ ok: true, clientId, federation: { rounds, itemIds, exchange, uploadCodec, teacherCodec, roundMetrics } });
       this.emit('client-registered', { clientId, registered });
       this.checkClientsReady();
     } catch (error) {
@@ -332,7 +405,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const client = this.registry.bySocket(socket.id);
     const round = this.rounds.at(-1) ?? null;
     try {
-      const { upload, sequence, bytes } = checkUpload(message, client, round);
+      const { upload, sequence, bytes } = checkUpload(message, client, round, this.uploadFormat);
       client!.lastSequence = sequence;
       client!.bytesReceived += bytes;
       round!.acceptUpload(client!.clientId, upload, bytes);
@@ -375,13 +448,31 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
   }
 
+  private onRoundMetrics(socket: FederationSocket, message: unknown, reply: unknown): void {
+    if (typeof reply !== 'function') return;
+    const respond = reply as (answer: UploadReply) => void;
+    const client = this.registry.bySocket(socket.id);
+    try {
+      if (!this.config.roundMetrics) {
+        throw new MessageRejection('invalid-message', 'This coordinator does not collect round metrics; its roundMetrics setting is off.');
+      }
+      const { metrics, round, sequence } = checkRoundMetrics(message, client, this.rounds);
+      client!.lastSequence = sequence;
+      round.metrics.set(client!.clientId, metrics);
+      respond({ ok: true });
+    } catch (error) {
+      const rejection = MessageRejection.from(error);
+      this.logger.warn({ clientId: client?.clientId ?? null, reason: rejection.reason, err: rejection.message }, 'round metrics rejected');
+      respond({ ok: false, reason: rejection.reason, error: rejection.message });
+    }
+  }
+
   private checkClientsReady(): void {
     if (this.registry.connected().length >= this.config.minClients) this.clientsReady?.();
   }
 
   private checkReportsReady(): void {
-    const expected = new Set(this.rounds.flatMap((round) => [...round.participants]));
-    if ([...expected].every((clientId) => this.reports.has(clientId))) this.reportsReady?.();
+    if ([...this.reportsExpected].every((clientId) => this.reports.has(clientId))) this.reportsReady?.();
   }
 
   private collectResults(): FederationResults {
@@ -397,4 +488,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const reports = Object.fromEntries(clientIds.map((clientId) => [clientId, this.reports.get(clientId)!]));
     return { rounds: this.roundSummaries(), reports, test };
   }
+}
+
+/** Per candidate, the interactions all uploading clients hold with it: the popularity evidence of the round. */
+function candidateEvidence(uploads: ReadonlyArray<Extract<RoundUpload, { kind: 'logits' }>>, candidates: number): Float64Array {
+  const evidence = new Float64Array(candidates);
+  for (const upload of uploads) upload.candidateEvidence.forEach((count, j) => (evidence[j] += count));
+  return evidence;
 }

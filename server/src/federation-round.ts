@@ -1,12 +1,17 @@
 // One round of the federation and its explicit states:
 // open → collecting → aggregating → distributing → closed.
-import type { LogitUpload, TransferSet } from '@distillate/shared';
+import { type LogitUpload, type MatrixShape, type RoundMetrics, type TransferSet, emptyEvaluationSums, mergeMetricSums } from '@distillate/shared';
+
+/** An accepted upload: logits on the transfer set, or a matrix of parameters or item patterns. */
+export type RoundUpload = ({ kind: 'logits' } & LogitUpload) | { kind: 'matrix'; values: Float32Array; shape: MatrixShape };
 
 export type RoundState = 'open' | 'collecting' | 'aggregating' | 'distributing' | 'closed';
 
 export class FederationRound {
   state: RoundState = 'open';
-  readonly uploads = new Map<string, LogitUpload>();
+  readonly uploads = new Map<string, RoundUpload>();
+  /** Metric sums the participants reported after the round, by client id. */
+  readonly metrics = new Map<string, RoundMetrics>();
   readonly openedAt = Date.now();
   closedAt: number | null = null;
   rejectedUploads = 0;
@@ -21,7 +26,8 @@ export class FederationRound {
 
   constructor(
     readonly roundId: number,
-    readonly transferSet: TransferSet,
+    /** The probes and candidates to score, or null when the federation exchanges parameters or patterns. */
+    readonly transferSet: TransferSet | null,
     /** Clients sent the task when the round opened. */
     readonly participants: ReadonlySet<string>,
     /** Unix time in milliseconds after which no upload is accepted. */
@@ -31,14 +37,14 @@ export class FederationRound {
   }
 
   get probes(): number {
-    return this.transferSet.probeOffsets.length - 1;
+    return this.transferSet ? this.transferSet.probeOffsets.length - 1 : 0;
   }
 
   get candidates(): number {
-    return this.transferSet.candidates.length;
+    return this.transferSet?.candidates.length ?? 0;
   }
 
-  acceptUpload(clientId: string, upload: LogitUpload, bytes: number): void {
+  acceptUpload(clientId: string, upload: RoundUpload, bytes: number): void {
     this.uploads.set(clientId, upload);
     this.uploadBytes += bytes;
     if ([...this.participants].every((participant) => this.uploads.has(participant))) this.settle?.();
@@ -73,7 +79,23 @@ export class FederationRound {
       aggregationMs: this.aggregationMs,
       durationMs: (this.closedAt ?? Date.now()) - this.openedAt,
       failure: this.failure,
+      metricReports: this.metrics.size,
+      metrics: this.summedMetrics(),
     };
+  }
+
+  /** The participants' metric sums added in client id order, so that the sums repeat exactly; null without reports. */
+  private summedMetrics(): RoundMetrics | null {
+    if (this.metrics.size === 0) return null;
+    const total = { test: emptyEvaluationSums(), validation: emptyEvaluationSums() };
+    for (const clientId of [...this.metrics.keys()].sort()) {
+      const metrics = this.metrics.get(clientId)!;
+      for (const purpose of ['test', 'validation'] as const) {
+        mergeMetricSums(total[purpose].full, metrics[purpose].full);
+        mergeMetricSums(total[purpose].sampled, metrics[purpose].sampled);
+      }
+    }
+    return total;
   }
 }
 
@@ -87,9 +109,13 @@ export interface RoundSummary {
   candidates: number;
   /** Bytes of the accepted encrypted uploads. */
   uploadBytes: number;
-  /** Bytes of the encrypted teacher, sent once to each participant. */
+  /** Bytes of the encrypted teacher (or averaged parameters, or global patterns), sent once to each participant. */
   teacherBytes: number;
   aggregationMs: number;
   durationMs: number;
   failure: string | null;
+  /** Clients that reported metric sums for this round. */
+  metricReports: number;
+  /** Their metric sums added up, when the coordinator asked for round metrics. */
+  metrics: RoundMetrics | null;
 }

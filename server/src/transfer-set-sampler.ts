@@ -5,7 +5,11 @@
 // candidate, how many of its training interactions involve that item. Summed over clients, that
 // is the item's popularity, and later rounds draw probes and candidates in proportion to it.
 //
-// Every upload holds at most probesPerRound × candidatesPerRound logits. While there is no
+// Public-user probes, histories that users chose to publish, take a share of the probes of every
+// round after the first, drawn without replacement within the round.
+//
+// Every upload holds at most probesPerRound × candidatesPerRound logits, and at most
+// maxProbes(candidates) probes, which is how the coordinator keeps an upload within its byte budget. While there is no
 // estimate yet, the first transfer set takes the whole catalog as candidates, with as many
 // probes as fit in that budget, so one round measures the popularity of every item. A share of
 // each later draw stays uniform so that rare items still appear. Draws are seeded by
@@ -26,6 +30,12 @@ export interface TransferSetSamplerConfig {
   uniformShare: number;
   /** Items are drawn in proportion to popularity^popularityExponent. */
   popularityExponent: number;
+  /** Contexts of public users, as item indices. */
+  publicProbes?: readonly Int32Array[];
+  /** Share of each round's probes taken from publicProbes. */
+  publicProbeShare?: number;
+  /** Most probes an upload may hold for this many candidates; by default, probesPerRound. */
+  maxProbes?: (candidates: number) => number;
   seed: number;
 }
 
@@ -44,16 +54,23 @@ export class TransferSetSampler {
     const random = createRandom(this.config.seed, 'transfer-set', roundId);
     const { itemCount, probesPerRound, candidatesPerRound } = this.config;
 
+    const maxProbes = (candidates: number) => Math.max(1, Math.min(probesPerRound, this.config.maxProbes?.(candidates) ?? probesPerRound));
+
     if (this.observedCount === 0) {
       const budget = probesPerRound * candidatesPerRound;
-      const probes = sampleWithoutReplacement(itemCount, Math.max(1, Math.min(probesPerRound, Math.floor(budget / itemCount))), random);
+      const probeCount = Math.max(1, Math.min(maxProbes(itemCount), Math.floor(budget / itemCount)));
+      const probes = sampleWithoutReplacement(itemCount, probeCount, random);
       const everyItem = Int32Array.from({ length: itemCount }, (_, item) => item);
       return transferSetFromContexts(roundId, singleItemContexts(probes), everyItem);
     }
 
-    const probes = this.draw(probesPerRound, random);
+    const probeCount = maxProbes(candidatesPerRound);
+    const publicProbes = this.config.publicProbes ?? [];
+    const publicCount = Math.min(publicProbes.length, Math.round(probeCount * (this.config.publicProbeShare ?? 0)));
+    const chosenPublic = Array.from(sampleWithoutReplacement(publicProbes.length, publicCount, random), (index) => publicProbes[index]);
+    const seedProbes = singleItemContexts(this.draw(probeCount - publicCount, random));
     const candidates = this.draw(candidatesPerRound, random);
-    return transferSetFromContexts(roundId, singleItemContexts(probes), candidates);
+    return transferSetFromContexts(roundId, [...chosenPublic, ...seedProbes], candidates);
   }
 
   /** Records the candidates' evidence summed over the round's uploads. */

@@ -2,6 +2,7 @@ import {
   type EvaluationReport,
   PROTOCOL_VERSION,
   emptyEvaluationSums,
+  Float32LogitCodec,
   encodeLogitUpload,
   float32ArrayFrom,
   openTeacher,
@@ -45,9 +46,9 @@ describe('coordinator protocol', () => {
     await coordinator.stop();
   });
 
-  const shapeOf = (task: { probeOffsets: Uint8Array; candidates: Uint8Array }) => ({
-    probes: task.probeOffsets.byteLength / 4 - 1,
-    candidates: task.candidates.byteLength / 4,
+  const shapeOf = (task: { transferSet?: { probeOffsets: Uint8Array; candidates: Uint8Array } }) => ({
+    probes: task.transferSet!.probeOffsets.byteLength / 4 - 1,
+    candidates: task.transferSet!.candidates.byteLength / 4,
   });
 
   const logitUpload = (shape: { probes: number; candidates: number }, fill = 0.5) =>
@@ -55,14 +56,14 @@ describe('coordinator protocol', () => {
       logits: new Float32Array(shape.probes * shape.candidates).fill(fill),
       probeEvidence: new Float32Array(shape.probes).fill(1),
       candidateEvidence: new Float32Array(shape.candidates).fill(2),
-    });
+    }, new Float32LogitCodec());
 
   it('registers clients with a signed challenge', async () => {
     const reply = await alice.register();
     expect(reply.ok).toBe(true);
     if (reply.ok) {
       expect(reply.clientId).toMatch(/^[0-9a-f]{32}$/);
-      expect(reply.federation.itemIds).toEqual(itemIds);
+      expect(reply.federation).toMatchObject({ itemIds, exchange: 'logits', uploadCodec: 'float32', teacherCodec: 'float32' });
     }
     expect((await bob.register()).ok).toBe(true);
   });
@@ -70,7 +71,7 @@ describe('coordinator protocol', () => {
   it('publishes a transfer set to every client', async () => {
     const task = await alice.nextTask(1);
     expect(task.roundId).toBe(1);
-    const transferSet = transferSetFromFrames(task.roundId, task);
+    const transferSet = transferSetFromFrames(task.roundId, task.transferSet!);
     expect(transferSet.candidates.length).toBe(150);
     expect((await bob.nextTask(1)).roundId).toBe(1);
   });
@@ -84,7 +85,11 @@ describe('coordinator protocol', () => {
     const tampered = valid(bob, 1);
     tampered[40] ^= 0xff;
     const wrongShape = sealUpload({ roundId: 1, clientId: bob.clientId, sequence: 2 }, new Uint8Array(12), bob.sharedKey!);
-    const nonFinite = valid(bob, 3, logitUpload(shape, Number.NaN));
+    // The float32 codec writes raw little-endian floats, so a payload with NaN can be built by hand;
+    // the client-side encoder refuses to produce one.
+    const withNaN = new Float32Array(shape.probes * shape.candidates + shape.probes + shape.candidates).fill(1);
+    withNaN[0] = Number.NaN;
+    const nonFinite = valid(bob, 3, new Uint8Array(withNaN.buffer));
     const cases: Array<[string, ProtocolClient, unknown, string]> = [
       ['not binary', bob, { protocolVersion: PROTOCOL_VERSION, roundId: 1, upload: 'text' }, 'invalid-message'],
       ['old protocol', bob, { protocolVersion: 0, roundId: 1, upload: valid(bob, 1) }, 'protocol-version'],

@@ -38,4 +38,28 @@ describe('TransferSetSampler', () => {
     const rare = Array.from(sampler.sample(2).candidates).filter((item) => item >= 50).length;
     expect(rare).toBeGreaterThanOrEqual(25);
   });
+
+  it('takes a share of later probes from public users, and none in the first round', () => {
+    const publicProbes = Array.from({ length: 30 }, (_, user) => Int32Array.of(user, user + 100, user + 200));
+    const sampler = new TransferSetSampler({ ...config, publicProbes, publicProbeShare: 0.5 });
+    const census = sampler.sample(1);
+    expect(Array.from({ length: census.probeOffsets.length - 1 }, (_, q) => census.probeOffsets[q + 1] - census.probeOffsets[q])).toEqual([1, 1]);
+    sampler.observeEvidence(census, new Float64Array(census.candidates.length).fill(1));
+
+    const next = sampler.sample(2);
+    const lengths = Array.from({ length: next.probeOffsets.length - 1 }, (_, q) => next.probeOffsets[q + 1] - next.probeOffsets[q]);
+    expect(lengths).toHaveLength(20);
+    expect(lengths.filter((length) => length === 3)).toHaveLength(10);
+    const contexts = new Set(lengths.flatMap((length, q) => (length === 3 ? [next.probeItems[next.probeOffsets[q]]] : [])));
+    expect(contexts.size).toBe(10);
+  });
+
+  it('sends fewer probes when the byte budget says so', () => {
+    // 4 bytes per logit: 100 candidates × 4 bytes × 7 probes fits in 3,000 bytes, 8 probes do not.
+    const sampler = new TransferSetSampler({ ...config, maxProbes: (candidates) => Math.floor(3_000 / (candidates * 4)) });
+    const census = sampler.sample(1);
+    expect(census.probeOffsets.length - 1).toBe(1);
+    sampler.observeEvidence(census, new Float64Array(census.candidates.length).fill(1));
+    expect(sampler.sample(2).probeOffsets.length - 1).toBe(7);
+  });
 });

@@ -18,6 +18,8 @@ export * from './confidence-weighted-probabilities.js';
 export * from './entropy-reduction.js';
 export * from './coordinate-wise-median.js';
 export * from './trimmed-mean-logits.js';
+export * from './parameter-averaging.js';
+export * from './joint-item-patterns.js';
 
 export const AGGREGATION_STRATEGIES = [
   'mean-logits',

@@ -16,6 +16,28 @@ export const LOGIT_CODECS = ['float32', 'float16', 'int8', 'top-k'] as const;
 
 export type LogitCodecName = (typeof LOGIT_CODECS)[number];
 
+/**
+ * A codec as a run names it: `float32`, `float16`, `int8`, or `top-k:K` with the number of
+ * logits kept per probe, as in `top-k:32`.
+ */
+export type LogitCodecSpec = string;
+
+/** Builds a codec from its spec, such as `int8` or `top-k:32`. Throws an error that names the bad spec. */
+export function codecFromSpec(spec: LogitCodecSpec): LogitCodec {
+  const [name, k, ...rest] = String(spec).split(':');
+  if (name === 'top-k') {
+    const parsed = Number(k);
+    if (k === undefined || rest.length > 0 || !Number.isInteger(parsed) || parsed < 1) {
+      throw new Error(`Invalid codec "${spec}": write top-k:K with K a positive integer, as in top-k:32.`);
+    }
+    return createLogitCodec('top-k', { k: parsed });
+  }
+  if (k !== undefined) {
+    throw new Error(`Invalid codec "${spec}": only top-k takes a parameter. Use one of ${LOGIT_CODECS.join(', ')} or top-k:K.`);
+  }
+  return createLogitCodec(name);
+}
+
 export interface LogitCodecOptions {
   /** Number of logits kept per probe row. The top-k codec requires it, and the others ignore it. */
   k?: number;

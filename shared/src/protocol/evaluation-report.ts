@@ -17,17 +17,29 @@ const metricSumsSchema = z
     { message: 'every metric sum must be finite and at most the number of users' },
   );
 
+const evaluationSumsSchema = z.object({ full: metricSumsSchema, sampled: metricSumsSchema });
+
 export const evaluationReportSchema = z.object({
-  test: z.object({ full: metricSumsSchema, sampled: metricSumsSchema }),
-  validation: z.object({ full: metricSumsSchema, sampled: metricSumsSchema }),
+  test: evaluationSumsSchema,
+  validation: evaluationSumsSchema,
   /**
    * Validation sums of the final student. No selection on the validation items has favoured it,
    * unlike the best past student behind `validation`, so settings can be compared on it.
    */
-  finalStudentValidation: z.object({ full: metricSumsSchema, sampled: metricSumsSchema }),
+  finalStudentValidation: evaluationSumsSchema,
   bytesSent: z.number().int().min(0),
   bytesReceived: z.number().int().min(0),
   /** Round after which the client's best past student was saved, or -1 before the first round. */
   bestRound: z.number().int().min(-1),
 });
 export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
+
+/**
+ * Metric sums a client sends after each round when the coordinator asks for them (simulations
+ * do, to chart learning per round): its current best student on its own users' held-out items.
+ */
+export const roundMetricsSchema = z.object({
+  test: evaluationSumsSchema,
+  validation: evaluationSumsSchema,
+});
+export type RoundMetrics = z.infer<typeof roundMetricsSchema>;

@@ -1,8 +1,9 @@
 // The plaintext of a round upload: the client's logits on the transfer set and its evidence,
 // the number of its training interactions that involve each probe item and each candidate.
-// Layout: float32 logits [probes × candidates] || probe evidence [probes] || candidate evidence
-// [candidates], little-endian.
+// Layout: the logits [probes × candidates] in the run's upload codec || probe evidence [probes]
+// || candidate evidence [candidates], both float32 little-endian.
 import { bytesOf, float32ArrayFrom } from './binary.js';
+import type { LogitCodec } from '../codecs/logit-codec.js';
 
 export interface LogitUpload {
   logits: Float32Array;
@@ -26,51 +27,60 @@ export class LogitUploadError extends Error {
   }
 }
 
-export function uploadValueCount(shape: UploadShape): number {
-  return shape.probes * shape.candidates + shape.probes + shape.candidates;
+/** Bytes of an upload's plaintext for this shape and codec. */
+export function logitUploadBytes(shape: UploadShape, codec: LogitCodec): number {
+  return codec.encodedBytes(shape) + (shape.probes + shape.candidates) * 4;
 }
 
-export function encodeLogitUpload(upload: LogitUpload): Uint8Array {
-  const values = new Float32Array(upload.logits.length + upload.probeEvidence.length + upload.candidateEvidence.length);
-  values.set(upload.logits, 0);
-  values.set(upload.probeEvidence, upload.logits.length);
-  values.set(upload.candidateEvidence, upload.logits.length + upload.probeEvidence.length);
-  return bytesOf(values);
+export function encodeLogitUpload(upload: LogitUpload, codec: LogitCodec): Uint8Array {
+  const shape = { probes: upload.probeEvidence.length, candidates: upload.candidateEvidence.length };
+  const logits = codec.encode(upload.logits, shape);
+  const payload = new Uint8Array(logits.length + (shape.probes + shape.candidates) * 4);
+  payload.set(logits, 0);
+  payload.set(bytesOf(upload.probeEvidence), logits.length);
+  payload.set(bytesOf(upload.candidateEvidence), logits.length + shape.probes * 4);
+  return payload;
 }
 
 /**
- * Decodes and checks an upload: the size must match the round's transfer set, every value must
- * be finite, and evidence must be a non-negative count.
+ * Decodes and checks an upload: the size must match the round's transfer set and codec, every
+ * value must be finite, and evidence must be a non-negative count.
  */
-export function decodeLogitUpload(payload: Uint8Array, shape: UploadShape): LogitUpload {
-  const expected = uploadValueCount(shape);
-  if (payload.byteLength !== expected * 4) {
+export function decodeLogitUpload(payload: Uint8Array, shape: UploadShape, codec: LogitCodec): LogitUpload {
+  const expected = logitUploadBytes(shape, codec);
+  if (payload.byteLength !== expected) {
     throw new LogitUploadError(
       'wrong-shape',
-      `Upload holds ${payload.byteLength} bytes but ${shape.probes} probes × ${shape.candidates} ` +
-        `candidates plus evidence need ${expected * 4}. Score the transfer set of this round.`,
+      `Upload holds ${payload.byteLength} bytes but ${shape.probes} probes × ${shape.candidates} candidates ` +
+        `in the ${codec.name} codec plus evidence need ${expected}. Score the transfer set of this round with the run's codec.`,
     );
   }
 
-  const values = float32ArrayFrom(payload, 'upload');
-  for (let k = 0; k < values.length; k++) {
-    if (!Number.isFinite(values[k])) {
-      throw new LogitUploadError('non-finite', `Upload value ${k} is ${values[k]}; logits and evidence must be finite.`);
+  const logitBytes = codec.encodedBytes(shape);
+  let logits: Float32Array;
+  try {
+    logits = codec.decode(payload.subarray(0, logitBytes), shape);
+  } catch (error) {
+    throw new LogitUploadError('wrong-shape', `Upload logits do not decode: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (let k = 0; k < logits.length; k++) {
+    if (!Number.isFinite(logits[k])) {
+      throw new LogitUploadError('non-finite', `Upload logit ${k} is ${logits[k]}; logits must be finite.`);
     }
   }
 
-  const logitCount = shape.probes * shape.candidates;
-  const probeEvidence = values.subarray(logitCount, logitCount + shape.probes);
-  const candidateEvidence = values.subarray(logitCount + shape.probes);
-  for (const [name, evidence] of [['probe', probeEvidence], ['candidate', candidateEvidence]] as const) {
-    for (let k = 0; k < evidence.length; k++) {
-      if (evidence[k] < 0 || !Number.isInteger(evidence[k])) {
+  const evidence = float32ArrayFrom(payload.subarray(logitBytes), 'upload evidence');
+  const probeEvidence = evidence.subarray(0, shape.probes);
+  const candidateEvidence = evidence.subarray(shape.probes);
+  for (const [name, counts] of [['probe', probeEvidence], ['candidate', candidateEvidence]] as const) {
+    for (let k = 0; k < counts.length; k++) {
+      if (!(counts[k] >= 0) || !Number.isInteger(counts[k])) {
         throw new LogitUploadError(
           'non-finite',
-          `Evidence for ${name} ${k} is ${evidence[k]}; expected a non-negative interaction count.`,
+          `Evidence for ${name} ${k} is ${counts[k]}; expected a non-negative interaction count.`,
         );
       }
     }
   }
-  return { logits: values.subarray(0, logitCount), probeEvidence, candidateEvidence };
+  return { logits, probeEvidence, candidateEvidence };
 }

@@ -2,7 +2,17 @@
 // sides validate every payload against these schemas before using it.
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/**
+ * What clients upload and the coordinator sends back in a federation:
+ * - `logits`: logits on the round's transfer set; the coordinator aggregates them into a teacher.
+ * - `parameters`: the student's weights as one vector; the coordinator averages them (FedAvg).
+ * - `item-patterns`: non-negative item patterns [patterns × items], sent once; the coordinator
+ *   factorizes them jointly into global item patterns (FedSplit).
+ */
+export const EXCHANGES = ['logits', 'parameters', 'item-patterns'] as const;
+export type Exchange = (typeof EXCHANGES)[number];
 
 // Binary fields arrive as Buffer (a Uint8Array) from socket.io's binary attachments.
 const bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data' });
@@ -29,6 +39,13 @@ export type RegisterRequest = z.infer<typeof registerRequestSchema>;
 export const federationSettingsSchema = z.object({
   rounds: z.number().int().min(1),
   itemIds: z.array(z.string()),
+  exchange: z.enum(EXCHANGES),
+  /** Codec of client uploads, such as `float16` or `top-k:32`. */
+  uploadCodec: z.string(),
+  /** Codec of what the coordinator sends back. */
+  teacherCodec: z.string(),
+  /** Whether clients send their metric sums after each round (see roundMetricsSchema). */
+  roundMetrics: z.boolean(),
 });
 export type FederationSettings = z.infer<typeof federationSettingsSchema>;
 
@@ -43,16 +60,15 @@ export const roundTaskMessageSchema = z.object({
   roundId,
   /** Unix time in milliseconds after which the coordinator stops waiting for uploads. */
   deadline: z.number(),
-  probeOffsets: bytes,
-  probeItems: bytes,
-  candidates: bytes,
+  /** The transfer set to score; present when the federation exchanges logits. */
+  transferSet: z.object({ probeOffsets: bytes, probeItems: bytes, candidates: bytes }).optional(),
 });
 export type RoundTaskMessage = z.infer<typeof roundTaskMessageSchema>;
 
 export const teacherMessageSchema = z.object({
   protocolVersion: z.number().int(),
   roundId,
-  /** nonce || secretbox of the teacher logits under the round key. */
+  /** nonce || secretbox, under the round key, of the teacher logits, the averaged parameters or the global patterns. */
   teacher: bytes,
   /** The round key, boxed to this client. */
   roundKey: bytes,
@@ -69,7 +85,7 @@ export type FederationCompleteMessage = z.infer<typeof federationCompleteMessage
 export const uploadMessageSchema = z.object({
   protocolVersion: z.number().int(),
   roundId,
-  /** Output of sealUpload: nonce || box of (header || logits). */
+  /** Output of sealUpload: nonce || box of (header || payload of the federation's exchange). */
   upload: bytes,
 });
 export type UploadMessage = z.infer<typeof uploadMessageSchema>;
@@ -85,6 +101,7 @@ export type RejectionReason =
   | 'replay'
   | 'wrong-shape'
   | 'non-finite'
+  | 'out-of-range'
   | 'too-large'
   | 'duplicate';
 
@@ -101,6 +118,7 @@ export interface ClientToServerEvents {
   'session:register': (message: RegisterRequest, reply: (reply: RegisterReply) => void) => void;
   'round:upload': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
   'evaluation:report': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
+  'round:metrics': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
 }
 
 /** Formats a zod error as one line that names each invalid field; `whole` names the top-level value. */

@@ -1,0 +1,129 @@
+// FedSplit on a client (Eren et al., 2022, "FedSPLIT: One-Shot Federated Recommendation System
+// Based on Non-negative Joint Matrix Factorization and Knowledge Distillation"). One exchange:
+// 1. The client factorizes its binary user × item matrix X ≈ W H with non-negative factors and
+//    uploads only H, its item patterns.
+// 2. The coordinator factorizes all clients' patterns jointly and returns global patterns G.
+// 3. For any context x, the teacher's scores are w G, with w ≥ 0 the least-squares weights of x
+//    on G. The student learns from its private histories and from these scores, which it
+//    distills as the distribution softmax(log(w G + ε)), that is, scores normalized over items.
+// The teacher scores the users' own training histories and a seeded sample of single items, so
+// the student also learns item-to-item relations from the global patterns.
+import {
+  type InteractionTable,
+  type MatrixShape,
+  type RoundMetrics,
+  type UserSplit,
+  PatternProjector,
+  buildDataset,
+  createBinaryMatrix,
+  createDenseMatrix,
+  createRandom,
+  factorizeNonNegative,
+  sampleWithoutReplacement,
+  splitLeaveOneOut,
+} from '@distillate/shared';
+
+import type { FedPddSettings } from './fedpdd-learner.js';
+import type { LocalEvaluation, PatternLearner } from './federated-learner.js';
+import { evaluateStudent, selectionScore } from './local-evaluation.js';
+import { createStudent } from './student/create-student.js';
+import type { Student, StudentConfig } from './student/student.js';
+import { initializeTensorFlow } from './student/tensorflow-backend.js';
+import { type DistillationSet, StudentTrainer } from './training/student-trainer.js';
+
+/** Local patterns each client uploads, at most; fewer when it holds fewer users. */
+export const FEDSPLIT_LOCAL_PATTERNS = 16;
+/** Single-item contexts the teacher scores, to teach item-to-item relations. */
+const ITEM_PROBES = 256;
+/** Added to the teacher's scores before their logarithm, so that items no pattern covers keep a small probability. */
+const SCORE_FLOOR = 1e-4;
+
+export class FedSplitLearner implements PatternLearner {
+  readonly exchange = 'item-patterns';
+  readonly exampleCount: number;
+  private splits: UserSplit[] = [];
+  private itemCount = 0;
+  private student: Student | null = null;
+  private bestStudent: Student | null = null;
+  private trainer: StudentTrainer | null = null;
+  private teacher: DistillationSet | null = null;
+  private bestScore = Number.NEGATIVE_INFINITY;
+  private bestRound = -1;
+
+  /** Uses the student, training, warmupEpochs (epochs after the global patterns arrive), finalEpochs, teacherWeight and seed of the settings. */
+  constructor(
+    private readonly interactions: InteractionTable,
+    private readonly settings: FedPddSettings,
+  ) {
+    this.exampleCount = interactions.users.length;
+  }
+
+  async prepare(itemIds: readonly string[]): Promise<void> {
+    await initializeTensorFlow();
+    const dataset = buildDataset(this.interactions, { itemIds });
+    this.splits = splitLeaveOneOut(dataset, this.settings.seed);
+    this.itemCount = itemIds.length;
+
+    const config = { ...this.settings.student, itemCount: itemIds.length, seed: this.settings.seed } as StudentConfig;
+    this.student = createStudent(config);
+    this.bestStudent = createStudent(config);
+    this.trainer = new StudentTrainer(this.student, this.settings.training, this.settings.seed);
+  }
+
+  async itemPatterns(): Promise<{ values: Float32Array; shape: MatrixShape }> {
+    const histories = this.splits.map((split) => split.train).filter((history) => history.length > 0);
+    if (histories.length === 0) {
+      throw new Error('This client has no training interactions to factorize; give it at least one user with a history.');
+    }
+    const rank = Math.min(FEDSPLIT_LOCAL_PATTERNS, histories.length, this.itemCount);
+    const { h } = factorizeNonNegative(createBinaryMatrix(histories, this.itemCount), { rank, seed: this.settings.seed });
+    return { values: h.values, shape: { rows: h.rowCount, columns: h.columnCount } };
+  }
+
+  async receiveGlobalPatterns(values: Float32Array, shape: MatrixShape): Promise<void> {
+    const projector = new PatternProjector(createDenseMatrix(values, shape.rows, shape.columns));
+    const random = createRandom(this.settings.seed, 'fedsplit-item-probes');
+    const itemProbes = Array.from(sampleWithoutReplacement(this.itemCount, Math.min(ITEM_PROBES, this.itemCount), random), (item) => Int32Array.of(item));
+    const probes = [...this.splits.map((split) => split.train).filter((history) => history.length > 0), ...itemProbes];
+
+    const { scores } = projector.scoreContexts(probes);
+    const logits = scores.values.map((score) => Math.log(Math.max(score, 0) + SCORE_FLOOR));
+    const candidates = Int32Array.from({ length: this.itemCount }, (_, item) => item);
+    this.teacher = { probes, candidates, targets: [{ logits, weight: this.settings.teacherWeight }], temperature: 1 };
+    await this.train(this.settings.warmupEpochs);
+  }
+
+  async finish(): Promise<LocalEvaluation> {
+    await this.train(this.teacher === null ? this.settings.warmupEpochs : this.settings.finalEpochs);
+    const best = this.bestStudent!;
+    return {
+      test: evaluateStudent(best, this.splits, 'test', this.settings.seed),
+      validation: evaluateStudent(best, this.splits, 'validation', this.settings.seed),
+      finalStudentValidation: evaluateStudent(this.student!, this.splits, 'validation', this.settings.seed),
+      bestRound: this.bestRound,
+    };
+  }
+
+  evaluateRound(): RoundMetrics {
+    return {
+      test: evaluateStudent(this.bestStudent!, this.splits, 'test', this.settings.seed),
+      validation: evaluateStudent(this.bestStudent!, this.splits, 'validation', this.settings.seed),
+    };
+  }
+
+  private async train(epochs: number): Promise<void> {
+    const histories = this.splits.map((split) => split.train);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      this.trainer!.trainEpoch(histories, this.teacher ? [this.teacher] : []);
+      // Yield between epochs so that socket.io heartbeats are answered during long training.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    const score = selectionScore(evaluateStudent(this.student!, this.splits, 'validation', this.settings.seed));
+    if (score > this.bestScore) {
+      this.bestScore = score;
+      this.bestRound = this.teacher === null ? 0 : 1;
+      this.bestStudent!.setWeights(this.student!.getWeights());
+    }
+  }
+}

@@ -1,0 +1,45 @@
+// The algorithms a client can run, and the learner each one needs. fedmd and dsfl share FedPDD's
+// learner with its second distillation term switched off and the current student scoring the
+// transfer set, as both papers do; they differ on the coordinator (mean of logits for FedMD,
+// entropy reduction for DS-FL). fedavg exchanges parameters instead of logits, and fedsplit
+// exchanges item patterns once.
+import type { InteractionTable } from '@distillate/shared';
+
+import { FedAvgLearner } from './fedavg-learner.js';
+import type { FederatedLearner } from './federated-learner.js';
+import { FedPddLearner, type FedPddSettings } from './fedpdd-learner.js';
+import { FedSplitLearner } from './fedsplit-learner.js';
+
+export const CLIENT_ALGORITHMS = ['fedpdd', 'fedmd', 'dsfl', 'fedavg', 'fedsplit'] as const;
+export type ClientAlgorithm = (typeof CLIENT_ALGORITHMS)[number];
+
+/**
+ * Builds the learner of `algorithm` from the client's settings. The algorithm fixes the fields
+ * that define it (for fedmd and dsfl: selfWeight 0 and uploadModel 'student'), over any value
+ * the settings give them.
+ */
+export function createLearner(algorithm: string, interactions: InteractionTable, settings: FedPddSettings): FederatedLearner {
+  switch (algorithm) {
+    case 'fedpdd':
+      return new FedPddLearner(interactions, settings);
+
+    case 'fedmd':
+    case 'dsfl':
+      return new FedPddLearner(interactions, { ...settings, selfWeight: 0, uploadModel: 'student' });
+
+    case 'fedavg':
+      return new FedAvgLearner(interactions, {
+        student: settings.student,
+        training: settings.training,
+        localEpochs: settings.localEpochs,
+        finalEpochs: settings.finalEpochs,
+        seed: settings.seed,
+      });
+
+    case 'fedsplit':
+      return new FedSplitLearner(interactions, settings);
+
+    default:
+      throw new Error(`Unknown algorithm "${algorithm}"; expected one of ${CLIENT_ALGORITHMS.join(', ')}.`);
+  }
+}
