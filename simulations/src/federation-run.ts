@@ -22,6 +22,10 @@ export interface FederationRunOptions {
   clientDataFiles: string[];
   coordinator: Partial<CoordinatorConfig>;
   fedpdd: Partial<FedPddSettings>;
+  /** Per-client learner settings, overriding `fedpdd` for client i with entry i; mixes students in one run. */
+  clientSettings?: Array<Partial<FedPddSettings>>;
+  /** What the clients run: fedpdd, fedmd, dsfl, fedavg or fedsplit. Default: fedpdd. */
+  algorithm?: string;
   seed: number;
   onProgress?: (progress: FederationProgress) => void;
 }
@@ -57,8 +61,16 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
     coordinatorConfigFile,
     JSON.stringify({ ...options.coordinator, itemIds: options.itemIds, minClients: clientCount, host: '127.0.0.1', port: 0 }),
   );
-  const settingsFile = path.join(options.runDirectory, 'fedpdd.json');
-  await writeFile(settingsFile, JSON.stringify(options.fedpdd, null, 2));
+  const settingsFiles = await Promise.all(
+    options.clientDataFiles.map(async (_, index) => {
+      const own = options.clientSettings?.[index];
+      if (own === undefined) return path.join(options.runDirectory, 'fedpdd.json');
+      const file = path.join(options.runDirectory, `client-${index + 1}-settings.json`);
+      await writeFile(file, JSON.stringify(own, null, 2));
+      return file;
+    }),
+  );
+  await writeFile(path.join(options.runDirectory, 'fedpdd.json'), JSON.stringify(options.fedpdd, null, 2));
 
   const coordinatorLog = path.join(options.runDirectory, 'coordinator.log');
   const coordinator = forkTypeScript(COORDINATOR_ENTRY, ['--config', coordinatorConfigFile, '--log-level', 'info'], {
@@ -89,7 +101,7 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
       const logFile = path.join(options.runDirectory, `client-${index + 1}.log`);
       const child = forkTypeScript(
         CLIENT_ENTRY,
-        ['--coordinator', listening.url, '--data', dataFile, '--fingerprint', listening.fingerprint, '--settings', settingsFile, '--seed', String(options.seed), '--identity-seed', `simulation-${options.seed}-client-${index + 1}`, '--log-level', 'info'],
+        ['--coordinator', listening.url, '--data', dataFile, '--fingerprint', listening.fingerprint, '--algorithm', options.algorithm ?? 'fedpdd', '--settings', settingsFiles[index], '--seed', String(options.seed), '--identity-seed', `simulation-${options.seed}-client-${index + 1}`, '--log-level', 'info'],
         { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
       );
       child.stderr!.pipe(createWriteStream(logFile));

@@ -1,0 +1,190 @@
+// Runs a scenario: every federated run over the real coordinator and clients, each as separate
+// processes talking socket.io on 127.0.0.1, and the references without a federation, all on
+// the same users, partition and seed. Writes the comparison to a folder of the run.
+//
+// 1. Load the dataset, split every user leave-one-out, and partition the users into clients.
+// 2. Check every run's settings before starting any, so a typo in the last run fails at once.
+// 3. Run the federations one after another; each writes its logs to its own folder.
+// 4. Train the references that the scenario asks for.
+// 5. Write report.json, report.md and the SVG charts.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { type RoundSummary, resolveCoordinatorConfig } from '@distillate/server';
+import { buildDataset, formatInteractionsCsv, loadInteractions, splitLeaveOneOut } from '@distillate/shared';
+
+import { FEDERATED_PRESETS, REFERENCE_DESCRIPTIONS, isFederated } from './algorithms.js';
+import { type StudentBaselineResult, evaluatePopularity, sumEvaluations, trainStudentBaselines } from './baselines.js';
+import { type FederationOutcome, runFederation } from './federation-run.js';
+import type { Scenario, ScenarioRun } from './scenario.js';
+import { SimulationProgress } from './simulation-progress.js';
+import { type RunResult, type SimulationReport, roundSeries, runResult, writeSimulationReport } from './simulation-report.js';
+import { partitionUsers } from './user-partition.js';
+
+export interface SimulationOptions {
+  /** Folder that receives one <scenario>-<timestamp>/ folder per simulation. */
+  outputDirectory: string;
+  command: string;
+  quiet?: boolean;
+}
+
+export async function runSimulation(
+  scenario: Scenario,
+  options: SimulationOptions,
+): Promise<{ report: SimulationReport; directory: string; files: string[] }> {
+  const started = Date.now();
+  const progress = new SimulationProgress(options.quiet ?? false);
+
+  try {
+    const table = await loadInteractions(scenario.datasetPath);
+    const dataset = buildDataset(table);
+    const splits = splitLeaveOneOut(dataset, scenario.seed);
+    const { setting, clients, assignment, concentration } = scenario.partition;
+    if (setting !== 'cross-silo') {
+      throw new Error(`Partition setting "${setting}" is not supported by this version of simulate; use cross-silo.`);
+    }
+    const partition = partitionUsers(dataset, { clients, scheme: assignment, concentration, minUsersPerClient: 10, seed: scenario.seed });
+
+    for (const run of scenario.runs) {
+      if (isFederated(run.algorithm)) resolveCoordinatorConfig({ ...federationSettings(scenario, run), itemIds: dataset.itemIds });
+    }
+
+    const directory = path.join(options.outputDirectory, `${slug(scenario.name)}-${new Date(started).toISOString().replace(/[:.]/g, '-')}`);
+    await mkdir(path.join(directory, 'clients'), { recursive: true });
+    const clientDataFiles = await Promise.all(
+      partition.map(async (users, index) => {
+        const file = path.join(directory, 'clients', `client-${index + 1}.csv`);
+        await writeFile(file, formatInteractionsCsv(dataset, users.map((user) => dataset.users[user])));
+        return file;
+      }),
+    );
+    progress.message(
+      `Scenario "${scenario.name}": ${dataset.users.length} users, ${dataset.itemIds.length} items, ${dataset.interactionCount} interactions; ` +
+        `${clients} clients (${setting}, ${assignment}); ${scenario.runs.length} runs. Folder: ${directory}`,
+    );
+
+    const federations = new Map<string, FederationOutcome>();
+    for (const run of scenario.runs.filter((candidate) => isFederated(candidate.algorithm))) {
+      const coordinator = federationSettings(scenario, run);
+      const runDirectory = path.join(directory, slug(run.name));
+      await mkdir(runDirectory, { recursive: true });
+      federations.set(
+        run.name,
+        await runFederation({
+          runDirectory,
+          itemIds: dataset.itemIds,
+          clientDataFiles,
+          coordinator,
+          fedpdd: run.learner,
+          clientSettings: run.clientLearners && clientDataFiles.map((_, index) => run.clientLearners![index % run.clientLearners!.length]),
+          algorithm: run.algorithm,
+          seed: scenario.seed,
+          onProgress: progress.federation(run.name, coordinator.rounds ?? scenario.rounds),
+        }),
+      );
+    }
+
+    const students = await trainReferences(scenario, dataset.itemIds, clientDataFiles, directory, progress);
+    const results: RunResult[] = scenario.runs.map((run) => {
+      const federation = federations.get(run.name);
+      if (federation) return federatedResult(run, federation);
+      if (run.algorithm === 'popularity') {
+        return runResult(run.name, run.algorithm, REFERENCE_DESCRIPTIONS.popularity, {
+          test: evaluatePopularity(splits, dataset.itemIds.length, scenario.seed, 'test'),
+          validation: evaluatePopularity(splits, dataset.itemIds.length, scenario.seed, 'validation'),
+        });
+      }
+      const trained = run.algorithm === 'central' ? students.slice(0, 1) : students.slice(1);
+      return runResult(run.name, run.algorithm, REFERENCE_DESCRIPTIONS[run.algorithm as 'local' | 'central'], {
+        test: sumEvaluations(trained, 'test'),
+        validation: sumEvaluations(trained, 'validation'),
+      });
+    });
+
+    const report: SimulationReport = {
+      scenario: scenario.name,
+      description: scenario.description ?? null,
+      createdAt: new Date(started).toISOString(),
+      durationSeconds: (Date.now() - started) / 1000,
+      command: options.command,
+      dataset: {
+        path: scenario.datasetPath,
+        users: dataset.users.length,
+        items: dataset.itemIds.length,
+        interactions: dataset.interactionCount,
+        evaluatedUsers: splits.filter((split) => split.test >= 0).length,
+      },
+      partition: { ...scenario.partition, usersPerClient: partition.map((users) => users.length) },
+      seed: scenario.seed,
+      rounds: scenario.rounds,
+      results,
+      runs: scenario.runs.map((run) => ({ ...run, rounds: federations.get(run.name)?.results.rounds ?? [] })),
+    };
+    const files = await writeSimulationReport(directory, report);
+    return { report, directory, files };
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The coordinator settings of a federated run: the scenario's rounds and seed, the run's settings, what its algorithm fixes. */
+function federationSettings(scenario: Scenario, run: ScenarioRun) {
+  return {
+    rounds: scenario.rounds,
+    ...run.coordinator,
+    ...(isFederated(run.algorithm) ? FEDERATED_PRESETS[run.algorithm].coordinator : {}),
+    seed: scenario.seed,
+    roundMetrics: true,
+  };
+}
+
+/** Trains `central` and one `local` student per client when the scenario asks for either. Central comes first. */
+async function trainReferences(
+  scenario: Scenario,
+  itemIds: string[],
+  clientDataFiles: string[],
+  directory: string,
+  progress: SimulationProgress,
+): Promise<StudentBaselineResult[]> {
+  if (!scenario.runs.some((run) => run.algorithm === 'local' || run.algorithm === 'central')) return [];
+
+  const allDataFile = path.join(directory, 'clients', 'all.csv');
+  const parts = await Promise.all(clientDataFiles.map((file) => import('node:fs/promises').then((fs) => fs.readFile(file, 'utf8'))));
+  await writeFile(allDataFile, parts.map((part, index) => (index === 0 ? part : part.slice(part.indexOf('\n') + 1))).join(''));
+
+  const learner = scenario.runs.find((run) => run.algorithm === 'local' || run.algorithm === 'central')!.learner;
+  const jobs = [
+    { name: 'central', dataFile: allDataFile },
+    ...clientDataFiles.map((dataFile, index) => ({ name: `local-${index + 1}`, dataFile })),
+  ];
+  return trainStudentBaselines(
+    jobs,
+    { itemIds, student: learner.student, training: learner.training, maxEpochs: scenario.baselineEpochs, seed: scenario.seed },
+    progress.baselines('references'),
+  );
+}
+
+function federatedResult(run: ScenarioRun, federation: FederationOutcome): RunResult {
+  const evaluations = Object.values(federation.results.reports);
+  const reports = federation.clients.map((client) => client.report);
+  const mean = (values: number[]) => values.reduce((total, value) => total + value, 0) / Math.max(values.length, 1);
+  const rounds: RoundSummary[] = federation.results.rounds;
+  return {
+    ...runResult(
+      run.name,
+      run.algorithm,
+      isFederated(run.algorithm) ? FEDERATED_PRESETS[run.algorithm].description : '',
+      {
+        test: sumEvaluations(evaluations, 'test'),
+        validation: sumEvaluations(evaluations, 'validation'),
+        finalStudentValidation: sumEvaluations(evaluations, 'finalStudentValidation'),
+      },
+      { sent: mean(reports.map((report) => report.bytesSent)), received: mean(reports.map((report) => report.bytesReceived)) },
+    ),
+    series: roundSeries(rounds),
+  };
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'run';
+}
