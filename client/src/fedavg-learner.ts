@@ -6,9 +6,10 @@
 // As in FedPDD, the model each client reports is its best on local validation, chosen among the
 // global models it received and its locally trained students, and a few local epochs after the
 // last round fine-tune it to the client's users.
-import { type InteractionTable, type RoundMetrics, type UserSplit, buildDataset, splitLeaveOneOut } from '@distillate/shared';
+import { type InteractionTable, type RoundMetrics, type UserSplit, buildDataset, deriveIntegerSeed, splitLeaveOneOut } from '@distillate/shared';
 
 import type { LocalEvaluation, ParameterLearner } from './federated-learner.js';
+import { readLearnerState, writeLearnerState } from './learner-state-file.js';
 import { evaluateStudent, selectionScore } from './local-evaluation.js';
 import { createStudent } from './student/create-student.js';
 import type { Student, StudentConfig } from './student/student.js';
@@ -37,9 +38,14 @@ export class FedAvgLearner implements ParameterLearner {
   private bestRound = -1;
   private roundsAnswered = 0;
 
+  private studentConfig: StudentConfig | null = null;
+  private resumptions = 0;
+
+  /** `stateFile` is where suspend() writes the models; without it the learner cannot be suspended. */
   constructor(
     private readonly interactions: InteractionTable,
     private readonly settings: FedAvgSettings,
+    private readonly stateFile: string | null = null,
   ) {
     this.exampleCount = interactions.users.length;
   }
@@ -49,10 +55,34 @@ export class FedAvgLearner implements ParameterLearner {
     const dataset = buildDataset(this.interactions, { itemIds });
     this.splits = splitLeaveOneOut(dataset, this.settings.seed);
 
-    const config = { ...this.settings.student, itemCount: itemIds.length, seed: this.settings.seed } as StudentConfig;
-    this.student = createStudent(config);
-    this.bestStudent = createStudent(config);
-    this.trainer = new StudentTrainer(this.student, this.settings.training, this.settings.seed);
+    this.studentConfig = { ...this.settings.student, itemCount: itemIds.length, seed: this.settings.seed } as StudentConfig;
+    this.createModels(this.settings.seed);
+  }
+
+  /** Writes the student and the best past student to the state file, and frees them. */
+  async suspend(): Promise<void> {
+    if (this.stateFile === null) throw new Error('This learner has no state file, so it cannot be suspended; pass one to the constructor.');
+    await writeLearnerState(this.stateFile, { student: this.requireStudent().getWeights(), bestStudent: this.bestStudent!.getWeights() });
+    this.trainer?.dispose();
+    this.student?.dispose();
+    this.bestStudent?.dispose();
+    this.student = this.bestStudent = this.trainer = null;
+  }
+
+  /** Reads back what suspend() wrote; the optimizer starts afresh, as in FedPddLearner.resume. */
+  async resume(): Promise<void> {
+    if (this.stateFile === null) throw new Error('This learner has no state file, so it cannot be resumed; pass one to the constructor.');
+    const state = await readLearnerState<{ student: Map<string, Float32Array>; bestStudent: Map<string, Float32Array> }>(this.stateFile);
+    this.resumptions += 1;
+    this.createModels(deriveIntegerSeed(this.settings.seed, 'resumption', this.resumptions));
+    this.student!.setWeights(state.student);
+    this.bestStudent!.setWeights(state.bestStudent);
+  }
+
+  private createModels(trainerSeed: number): void {
+    this.student = createStudent(this.studentConfig!);
+    this.bestStudent = createStudent(this.studentConfig!);
+    this.trainer = new StudentTrainer(this.student, this.settings.training, trainerSeed);
   }
 
   async localUpdate(): Promise<Float32Array> {

@@ -18,6 +18,7 @@ import {
   createBinaryMatrix,
   createDenseMatrix,
   createRandom,
+  deriveIntegerSeed,
   factorizeNonNegative,
   sampleWithoutReplacement,
   splitLeaveOneOut,
@@ -25,6 +26,7 @@ import {
 
 import type { FedPddSettings } from './fedpdd-learner.js';
 import type { LocalEvaluation, PatternLearner } from './federated-learner.js';
+import { readLearnerState, writeLearnerState } from './learner-state-file.js';
 import { evaluateStudent, selectionScore } from './local-evaluation.js';
 import { createStudent } from './student/create-student.js';
 import type { Student, StudentConfig } from './student/student.js';
@@ -50,10 +52,18 @@ export class FedSplitLearner implements PatternLearner {
   private bestScore = Number.NEGATIVE_INFINITY;
   private bestRound = -1;
 
-  /** Uses the student, training, warmupEpochs (epochs after the global patterns arrive), finalEpochs, teacherWeight and seed of the settings. */
+  private studentConfig: StudentConfig | null = null;
+  private resumptions = 0;
+
+  /**
+   * Uses the student, training, warmupEpochs (epochs after the global patterns arrive),
+   * finalEpochs, teacherWeight and seed of the settings. `stateFile` is where suspend() writes
+   * the models; without it the learner cannot be suspended.
+   */
   constructor(
     private readonly interactions: InteractionTable,
     private readonly settings: FedPddSettings,
+    private readonly stateFile: string | null = null,
   ) {
     this.exampleCount = interactions.users.length;
   }
@@ -64,10 +74,36 @@ export class FedSplitLearner implements PatternLearner {
     this.splits = splitLeaveOneOut(dataset, this.settings.seed);
     this.itemCount = itemIds.length;
 
-    const config = { ...this.settings.student, itemCount: itemIds.length, seed: this.settings.seed } as StudentConfig;
-    this.student = createStudent(config);
-    this.bestStudent = createStudent(config);
-    this.trainer = new StudentTrainer(this.student, this.settings.training, this.settings.seed);
+    this.studentConfig = { ...this.settings.student, itemCount: itemIds.length, seed: this.settings.seed } as StudentConfig;
+    this.createModels(this.settings.seed);
+  }
+
+  /** Writes the students and the teacher's targets to the state file, and frees the students. */
+  async suspend(): Promise<void> {
+    if (this.stateFile === null) throw new Error('This learner has no state file, so it cannot be suspended; pass one to the constructor.');
+    await writeLearnerState(this.stateFile, { student: this.student!.getWeights(), bestStudent: this.bestStudent!.getWeights(), teacher: this.teacher });
+    this.trainer?.dispose();
+    this.student?.dispose();
+    this.bestStudent?.dispose();
+    this.student = this.bestStudent = this.trainer = null;
+    this.teacher = null;
+  }
+
+  /** Reads back what suspend() wrote; the optimizer starts afresh, as in FedPddLearner.resume. */
+  async resume(): Promise<void> {
+    if (this.stateFile === null) throw new Error('This learner has no state file, so it cannot be resumed; pass one to the constructor.');
+    const state = await readLearnerState<{ student: Map<string, Float32Array>; bestStudent: Map<string, Float32Array>; teacher: DistillationSet | null }>(this.stateFile);
+    this.resumptions += 1;
+    this.createModels(deriveIntegerSeed(this.settings.seed, 'resumption', this.resumptions));
+    this.student!.setWeights(state.student);
+    this.bestStudent!.setWeights(state.bestStudent);
+    this.teacher = state.teacher;
+  }
+
+  private createModels(trainerSeed: number): void {
+    this.student = createStudent(this.studentConfig!);
+    this.bestStudent = createStudent(this.studentConfig!);
+    this.trainer = new StudentTrainer(this.student, this.settings.training, trainerSeed);
   }
 
   async itemPatterns(): Promise<{ values: Float32Array; shape: MatrixShape }> {

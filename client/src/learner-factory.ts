@@ -16,16 +16,22 @@ export type ClientAlgorithm = (typeof CLIENT_ALGORITHMS)[number];
 /**
  * Builds the learner of `algorithm` from the client's settings. The algorithm fixes the fields
  * that define it (for fedmd and dsfl: selfWeight 0 and uploadModel 'student'), over any value
- * the settings give them.
+ * the settings give them. With a `stateFile` the learner can be suspended to it (see
+ * FederatedLearner.suspend).
  */
-export function createLearner(algorithm: string, interactions: InteractionTable, settings: FedPddSettings): FederatedLearner {
+export function createLearner(
+  algorithm: string,
+  interactions: InteractionTable,
+  settings: FedPddSettings,
+  stateFile: string | null = null,
+): FederatedLearner {
   switch (algorithm) {
     case 'fedpdd':
-      return new FedPddLearner(interactions, settings);
+      return new FedPddLearner(interactions, settings, stateFile);
 
     case 'fedmd':
     case 'dsfl':
-      return new FedPddLearner(interactions, { ...settings, selfWeight: 0, uploadModel: 'student' });
+      return new FedPddLearner(interactions, { ...settings, selfWeight: 0, uploadModel: 'student' }, stateFile);
 
     case 'fedavg':
       return new FedAvgLearner(interactions, {
@@ -34,10 +40,10 @@ export function createLearner(algorithm: string, interactions: InteractionTable,
         localEpochs: settings.localEpochs,
         finalEpochs: settings.finalEpochs,
         seed: settings.seed,
-      });
+      }, stateFile);
 
     case 'fedsplit':
-      return new FedSplitLearner(interactions, settings);
+      return new FedSplitLearner(interactions, settings, stateFile);
 
     default:
       throw new Error(`Unknown algorithm "${algorithm}"; expected one of ${CLIENT_ALGORITHMS.join(', ')}.`);

@@ -51,9 +51,12 @@ export function evaluatePopularity(
   );
 }
 
-/** Trains a student per data file in worker processes and returns their results in order. */
+/**
+ * Trains a student per job in a pool of worker processes, as many as there are cores, and
+ * returns their results in job order. A job names a data file and, optionally, its users.
+ */
 export async function trainStudentBaselines(
-  jobs: Array<{ name: string; dataFile: string }>,
+  jobs: Array<{ name: string; dataFile: string; userIds?: string[] }>,
   settings: BaselineSettings,
   onFinished?: (finished: number, total: number) => void,
 ): Promise<StudentBaselineResult[]> {
@@ -61,35 +64,33 @@ export async function trainStudentBaselines(
   let next = 0;
   let finished = 0;
 
-  const runNext = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const index = next++;
-      results[index] = await runWorker({ ...jobs[index], ...settings });
-      finished += 1;
-      onFinished?.(finished, jobs.length);
+  const runWorker = async (): Promise<void> => {
+    const child = forkTypeScript(WORKER_ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    try {
+      while (next < jobs.length) {
+        const index = next++;
+        const job: BaselineJob = { ...jobs[index], ...settings };
+        const done = nextMessage<{ type: 'result'; result: StudentBaselineResult } | { type: 'failed'; error: string }>(
+          child,
+          ['result', 'failed'],
+          `baseline ${job.name}`,
+          'its standard error',
+        );
+        child.send(job);
+        const message = await done;
+        if (message.type === 'failed') throw new Error(`Baseline ${job.name} failed: ${message.error}`);
+        results[index] = message.result;
+        finished += 1;
+        onFinished?.(finished, jobs.length);
+      }
+    } finally {
+      if (child.connected) child.disconnect();
+      stopProcess(child);
     }
   };
   const workers = Math.max(1, Math.min(availableParallelism(), jobs.length));
-  await Promise.all(Array.from({ length: workers }, runNext));
+  await Promise.all(Array.from({ length: workers }, runWorker));
   return results;
-}
-
-async function runWorker(job: BaselineJob): Promise<StudentBaselineResult> {
-  const child = forkTypeScript(WORKER_ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  try {
-    const done = nextMessage<{ type: 'result'; result: StudentBaselineResult } | { type: 'failed'; error: string }>(
-      child,
-      ['result', 'failed'],
-      `baseline ${job.name}`,
-      'its standard error',
-    );
-    child.send(job);
-    const message = await done;
-    if (message.type === 'failed') throw new Error(`Baseline ${job.name} failed: ${message.error}`);
-    return message.result;
-  } finally {
-    stopProcess(child);
-  }
 }
 
 /** Adds the evaluation sums that several results contain under one key, such as 'test'. */

@@ -10,6 +10,8 @@ import type { CoordinatorConfig, FederationResults, RoundSummary } from '@distil
 import { type EvaluationReport, forkTypeScript } from '@distillate/shared';
 
 import { nextMessage, stopProcess } from './child-process-events.js';
+import type { HostedClient } from './client-host.js';
+import { runClientPool } from './client-pool.js';
 
 const require = createRequire(import.meta.url);
 const COORDINATOR_ENTRY = require.resolve('@distillate/server/main');
@@ -22,6 +24,11 @@ export interface FederationRunOptions {
   clientDataFiles: string[];
   coordinator: Partial<CoordinatorConfig>;
   fedpdd: Partial<FedPddSettings>;
+  /**
+   * Host the clients on a bounded pool of processes instead of one process each (cross-device).
+   * clientDataFiles is then ignored: the pool's data file holds every client's users.
+   */
+  pool?: { dataFile: string; clients: HostedClient[]; hosts: number; concurrency: number };
   /** Per-client learner settings, overriding `fedpdd` for client i with entry i; mixes students in one run. */
   clientSettings?: Array<Partial<FedPddSettings>>;
   /** What the clients run: fedpdd, fedmd, dsfl, fedavg or fedsplit. Default: fedpdd. */
@@ -52,7 +59,7 @@ export interface FederationOutcome {
 
 export async function runFederation(options: FederationRunOptions): Promise<FederationOutcome> {
   const rounds = options.coordinator.rounds ?? 10;
-  const clientCount = options.clientDataFiles.length;
+  const clientCount = options.pool?.clients.length ?? options.clientDataFiles.length;
   const progress: FederationProgress = { round: 0, rounds, uploads: 0, clients: clientCount, phase: 'registering' };
   const report = (): void => options.onProgress?.({ ...progress });
 
@@ -81,10 +88,11 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
 
   try {
     const listening = await nextMessage<{ type: 'listening'; url: string; fingerprint: string }>(coordinator, 'listening', 'coordinator', coordinatorLog);
-    coordinator.on('message', (message: { type: string; roundId?: number; uploads?: number }) => {
+    coordinator.on('message', (message: { type: string; roundId?: number; uploads?: number; participants?: number }) => {
       if (message.type === 'round-opened') {
         progress.round = message.roundId!;
         progress.uploads = 0;
+        progress.clients = message.participants!;
         progress.phase = 'training';
       } else if (message.type === 'upload-accepted') {
         progress.uploads = message.uploads!;
@@ -96,6 +104,19 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
       report();
     });
     const results = nextMessage<{ type: 'results'; results: FederationResults }>(coordinator, 'results', 'coordinator', coordinatorLog);
+
+    report();
+    if (options.pool) {
+      const clients = await runClientPool({
+        ...options.pool,
+        url: listening.url,
+        fingerprint: listening.fingerprint,
+        algorithm: options.algorithm ?? 'fedpdd',
+        settings: { ...(options.fedpdd as FedPddSettings), seed: options.seed },
+        runDirectory: options.runDirectory,
+      });
+      return await finish(clients);
+    }
 
     const clientRuns = options.clientDataFiles.map((dataFile, index) => {
       const logFile = path.join(options.runDirectory, `client-${index + 1}.log`);
@@ -110,13 +131,14 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
         (finished) => ({ clientId: finished.clientId, dataFile, report: finished.report }),
       );
     });
-    report();
+    return await finish(await Promise.all(clientRuns));
 
-    const clients = await Promise.all(clientRuns);
-    const outcome = { fingerprint: listening.fingerprint, results: (await results).results, clients };
-    progress.phase = 'finished';
-    report();
-    return outcome;
+    async function finish(clients: ClientOutcome[]): Promise<FederationOutcome> {
+      const outcome = { fingerprint: listening.fingerprint, results: (await results).results, clients };
+      progress.phase = 'finished';
+      report();
+      return outcome;
+    }
   } finally {
     children.forEach(stopProcess);
   }

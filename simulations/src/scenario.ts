@@ -1,6 +1,7 @@
 // A simulation scenario: one dataset, one partition of its users into clients, and the runs to
 // compare on it. Scenario files are JSON; every field but `name`, `dataset` and `runs` has a
 // default, and unknown fields are rejected with their path so that a typo never runs silently.
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 import { type FedPddSettings, fedPddSettingsFromJson } from '@distillate/client';
@@ -19,6 +20,8 @@ const coordinatorOverridesSchema = z
     candidatesPerRound: integerAtLeast(2),
     uniformShare: z.number().min(0).max(1),
     popularityExponent: z.number().min(0),
+    publicProbeShare: z.number().min(0).max(1),
+    uploadByteBudget: integerAtLeast(1),
     aggregation: z.enum(AGGREGATION_STRATEGIES),
     uploadCodec: z.string(),
     teacherCodec: z.string(),
@@ -50,11 +53,22 @@ const scenarioSchema = z.strictObject({
   rounds: integerAtLeast(1).default(25),
   partition: z
     .strictObject({
+      /** cross-silo: `clients` clients of many users each; cross-device: one client per private user. */
       setting: z.enum(['cross-silo', 'cross-device']).default('cross-silo'),
+      /** Clients of a cross-silo partition; cross-device ignores it. */
       clients: integerAtLeast(1).default(8),
+      /** How users are dealt to clients (cross-silo), or how the clients of a round are drawn (cross-device). */
       assignment: z.enum(['iid', 'dirichlet']).default('dirichlet'),
       concentration: z.number().positive().default(0.5),
+      /** Share of the clients that take part in each round. */
+      participation: z.number().gt(0).max(1).default(1),
     })
+    .prefault({}),
+  /** Share of users made public: their histories become probes, and they leave client data and evaluation. */
+  publicUsers: z.number().min(0).lt(1).default(0),
+  /** Cross-device clients run in `hosts` processes, `concurrency` of them training at once in each. */
+  pool: z
+    .strictObject({ hosts: integerAtLeast(1).default(availableParallelism()), concurrency: integerAtLeast(1).default(2) })
     .prefault({}),
   /** Most epochs of the local and central references; validation picks the epoch. */
   baselineEpochs: integerAtLeast(1).default(60),

@@ -41,8 +41,9 @@ export interface SimulationReport {
   createdAt: string;
   durationSeconds: number;
   command: string;
-  dataset: { path: string; users: number; items: number; interactions: number; evaluatedUsers: number };
-  partition: { setting: string; clients: number; assignment: string; concentration: number; usersPerClient: number[] };
+  /** evaluatedUsers counts the private users with a test item; public users are never evaluated. */
+  dataset: { path: string; users: number; items: number; interactions: number; evaluatedUsers: number; publicUsers: number };
+  partition: { setting: string; clients: number; assignment: string; concentration: number; participation: number; usersPerClient: number[] };
   seed: number;
   rounds: number;
   results: RunResult[];
@@ -139,6 +140,10 @@ export async function writeSimulationReport(directory: string, report: Simulatio
   return Object.values(files);
 }
 
+function formatShare(share: number): string {
+  return `${Number((share * 100).toFixed(1))}%`;
+}
+
 function formatSimulationMarkdown(report: SimulationReport): string {
   const { partition, dataset } = report;
   return [
@@ -148,9 +153,14 @@ function formatSimulationMarkdown(report: SimulationReport): string {
     `Created ${report.createdAt}, in ${report.durationSeconds.toFixed(0)} s, by \`${report.command}\`.`,
     '',
     `Dataset: ${dataset.path}: ${dataset.users} users, ${dataset.items} items, ${dataset.interactions} interactions; ` +
-      `${dataset.evaluatedUsers} users have a test item. Seed ${report.seed}, ${report.rounds} rounds.`,
-    `Clients: ${partition.clients} (${partition.setting}, ${partition.assignment} assignment, concentration ${partition.concentration}); ` +
-      `users per client: ${partition.usersPerClient.join(', ')}.`,
+      `${dataset.publicUsers} users made public (their histories are probes; they are not evaluated); ` +
+      `${dataset.evaluatedUsers} private users have a test item. Seed ${report.seed}, ${report.rounds} rounds.`,
+    partition.setting === 'cross-silo'
+      ? `Clients: ${partition.clients} (cross-silo, ${partition.assignment} assignment, concentration ${partition.concentration}); ` +
+        `users per client: ${partition.usersPerClient.join(', ')}; ${formatShare(partition.participation)} of them per round.`
+      : `Clients: ${partition.clients}, one per private user (cross-device); ${formatShare(partition.participation)} of them per round, ` +
+        `drawn ${partition.assignment === 'iid' ? 'uniformly' : `with Dirichlet(${partition.concentration}) skew over activity levels`}. ` +
+        'Per-round metrics cover the clients of that round.',
     '',
     'Leave-one-out test items. Full ranking ranks the held-out item against every item the user has not interacted with; ' +
       'the sampled protocol ranks it against 99 sampled unseen items. "Per client per round" is the encrypted upload plus ' +

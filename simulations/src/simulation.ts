@@ -7,11 +7,12 @@
 // 3. Run the federations one after another; each writes its logs to its own folder.
 // 4. Train the references that the scenario asks for.
 // 5. Write report.json, report.md and the SVG charts.
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { type RoundSummary, resolveCoordinatorConfig } from '@distillate/server';
-import { buildDataset, formatInteractionsCsv, loadInteractions, splitLeaveOneOut } from '@distillate/shared';
+import { type CoordinatorConfig, type RoundSummary, resolveCoordinatorConfig } from '@distillate/server';
+import { buildDataset, clientIdFor, formatInteractionsCsv, identityFromSeed, loadInteractions, splitLeaveOneOut } from '@distillate/shared';
 
 import { FEDERATED_PRESETS, REFERENCE_DESCRIPTIONS, isFederated } from './algorithms.js';
 import { type StudentBaselineResult, evaluatePopularity, sumEvaluations, trainStudentBaselines } from './baselines.js';
@@ -19,7 +20,9 @@ import { type FederationOutcome, runFederation } from './federation-run.js';
 import type { Scenario, ScenarioRun } from './scenario.js';
 import { SimulationProgress } from './simulation-progress.js';
 import { type RunResult, type SimulationReport, roundSeries, runResult, writeSimulationReport } from './simulation-report.js';
-import { partitionUsers } from './user-partition.js';
+import { choosePublicUsers } from './public-users.js';
+import { sampleRoundCohort } from './round-cohorts.js';
+import { activityLevels, partitionUsers } from './user-partition.js';
 
 export interface SimulationOptions {
   /** Folder that receives one <scenario>-<timestamp>/ folder per simulation. */
@@ -36,36 +39,73 @@ export async function runSimulation(
   const progress = new SimulationProgress(options.quiet ?? false);
 
   try {
+    if (!existsSync(scenario.datasetPath)) {
+      throw new Error(
+        `The scenario's dataset ${scenario.datasetPath} does not exist. Only ml-latest-small ships with Distillate: ` +
+          'put the dataset at that path, or change "dataset" in the scenario file.',
+      );
+    }
     const table = await loadInteractions(scenario.datasetPath);
     const dataset = buildDataset(table);
     const splits = splitLeaveOneOut(dataset, scenario.seed);
-    const { setting, clients, assignment, concentration } = scenario.partition;
-    if (setting !== 'cross-silo') {
-      throw new Error(`Partition setting "${setting}" is not supported by this version of simulate; use cross-silo.`);
-    }
-    const partition = partitionUsers(dataset, { clients, scheme: assignment, concentration, minUsersPerClient: 10, seed: scenario.seed });
+    const { setting, clients, assignment, concentration, participation } = scenario.partition;
+    const publicChoice = scenario.publicUsers > 0 ? choosePublicUsers(dataset, splits, { fraction: scenario.publicUsers, seed: scenario.seed }) : null;
+    const privateUsers = publicChoice?.privateUsers ?? dataset.users.map((_, index) => index);
+    const privateSplits = privateUsers.map((user) => splits[user]);
+    const partition = partitionUsers(
+      dataset,
+      { setting, scheme: assignment, clients: setting === 'cross-silo' ? clients : undefined, concentration, minUsersPerClient: 10, seed: scenario.seed },
+      privateUsers,
+    );
+    const clientIds = partition.map((_, index) => clientIdFor(identityFromSeed(simulatedIdentitySeed(scenario.seed, index)).signing.publicKey));
+    const roundCohorts =
+      participation < 1
+        ? Array.from({ length: scenario.rounds }, (_, round) =>
+            sampleRoundCohort(
+              setting === 'cross-device' ? activityLevels(dataset, partition.map((users) => users[0])) : partition.map(() => 0),
+              round + 1,
+              { scheme: setting === 'cross-device' ? assignment : 'iid', cohortSize: { fraction: participation }, concentration, seed: scenario.seed },
+            ).map((client) => clientIds[client]),
+          )
+        : null;
 
+    const population = { publicProbes: (publicChoice?.publicHistories ?? []).map((history) => Array.from(history)), roundCohorts };
     for (const run of scenario.runs) {
-      if (isFederated(run.algorithm)) resolveCoordinatorConfig({ ...federationSettings(scenario, run), itemIds: dataset.itemIds });
+      if (isFederated(run.algorithm)) resolveCoordinatorConfig({ ...federationSettings(scenario, run, population), itemIds: dataset.itemIds });
     }
 
     const directory = path.join(options.outputDirectory, `${slug(scenario.name)}-${new Date(started).toISOString().replace(/[:.]/g, '-')}`);
     await mkdir(path.join(directory, 'clients'), { recursive: true });
-    const clientDataFiles = await Promise.all(
-      partition.map(async (users, index) => {
-        const file = path.join(directory, 'clients', `client-${index + 1}.csv`);
-        await writeFile(file, formatInteractionsCsv(dataset, users.map((user) => dataset.users[user])));
-        return file;
-      }),
-    );
+    const privateDataFile = path.join(directory, 'clients', 'private.csv');
+    await writeFile(privateDataFile, formatInteractionsCsv(dataset, privateUsers.map((user) => dataset.users[user])));
+    // Cross-silo clients run as processes of their own, each reading its file; cross-device clients share one file in a pool.
+    const clientDataFiles =
+      setting === 'cross-silo'
+        ? await Promise.all(
+            partition.map(async (users, index) => {
+              const file = path.join(directory, 'clients', `client-${index + 1}.csv`);
+              await writeFile(file, formatInteractionsCsv(dataset, users.map((user) => dataset.users[user])));
+              return file;
+            }),
+          )
+        : [];
+    const pool =
+      setting === 'cross-device'
+        ? {
+            dataFile: privateDataFile,
+            clients: partition.map((users, index) => ({ index, userIds: users.map((user) => dataset.users[user].userId), identitySeed: simulatedIdentitySeed(scenario.seed, index) })),
+            ...scenario.pool,
+          }
+        : undefined;
     progress.message(
-      `Scenario "${scenario.name}": ${dataset.users.length} users, ${dataset.itemIds.length} items, ${dataset.interactionCount} interactions; ` +
-        `${clients} clients (${setting}, ${assignment}); ${scenario.runs.length} runs. Folder: ${directory}`,
+      `Scenario "${scenario.name}": ${dataset.users.length} users (${privateUsers.length} private), ${dataset.itemIds.length} items, ` +
+        `${dataset.interactionCount} interactions; ${partition.length} clients (${setting}, ${assignment}), ${participation * 100}% per round; ` +
+        `${scenario.runs.length} runs. Folder: ${directory}`,
     );
 
     const federations = new Map<string, FederationOutcome>();
     for (const run of scenario.runs.filter((candidate) => isFederated(candidate.algorithm))) {
-      const coordinator = federationSettings(scenario, run);
+      const coordinator = federationSettings(scenario, run, population);
       const runDirectory = path.join(directory, slug(run.name));
       await mkdir(runDirectory, { recursive: true });
       federations.set(
@@ -76,6 +116,7 @@ export async function runSimulation(
           clientDataFiles,
           coordinator,
           fedpdd: run.learner,
+          pool,
           clientSettings: run.clientLearners && clientDataFiles.map((_, index) => run.clientLearners![index % run.clientLearners!.length]),
           algorithm: run.algorithm,
           seed: scenario.seed,
@@ -84,14 +125,19 @@ export async function runSimulation(
       );
     }
 
-    const students = await trainReferences(scenario, dataset.itemIds, clientDataFiles, directory, progress);
+    const localJobs = partition.map((users, index) =>
+      setting === 'cross-silo'
+        ? { name: `local-${index + 1}`, dataFile: clientDataFiles[index] }
+        : { name: `local-${index + 1}`, dataFile: privateDataFile, userIds: users.map((user) => dataset.users[user].userId) },
+    );
+    const students = await trainReferences(scenario, dataset.itemIds, privateDataFile, localJobs, progress);
     const results: RunResult[] = scenario.runs.map((run) => {
       const federation = federations.get(run.name);
       if (federation) return federatedResult(run, federation);
       if (run.algorithm === 'popularity') {
         return runResult(run.name, run.algorithm, REFERENCE_DESCRIPTIONS.popularity, {
-          test: evaluatePopularity(splits, dataset.itemIds.length, scenario.seed, 'test'),
-          validation: evaluatePopularity(splits, dataset.itemIds.length, scenario.seed, 'validation'),
+          test: evaluatePopularity(privateSplits, dataset.itemIds.length, scenario.seed, 'test'),
+          validation: evaluatePopularity(privateSplits, dataset.itemIds.length, scenario.seed, 'validation'),
         });
       }
       const trained = run.algorithm === 'central' ? students.slice(0, 1) : students.slice(1);
@@ -112,9 +158,10 @@ export async function runSimulation(
         users: dataset.users.length,
         items: dataset.itemIds.length,
         interactions: dataset.interactionCount,
-        evaluatedUsers: splits.filter((split) => split.test >= 0).length,
+        evaluatedUsers: privateSplits.filter((split) => split.test >= 0).length,
+        publicUsers: publicChoice?.publicUsers.length ?? 0,
       },
-      partition: { ...scenario.partition, usersPerClient: partition.map((users) => users.length) },
+      partition: { ...scenario.partition, clients: partition.length, usersPerClient: partition.map((users) => users.length) },
       seed: scenario.seed,
       rounds: scenario.rounds,
       results,
@@ -127,39 +174,42 @@ export async function runSimulation(
   }
 }
 
-/** The coordinator settings of a federated run: the scenario's rounds and seed, the run's settings, what its algorithm fixes. */
-function federationSettings(scenario: Scenario, run: ScenarioRun) {
+/**
+ * The coordinator settings of a federated run: the scenario's rounds and seed, the run's
+ * settings, what its algorithm fixes, and the simulation's public probes and round cohorts.
+ */
+function federationSettings(scenario: Scenario, run: ScenarioRun, population: { publicProbes: number[][]; roundCohorts: string[][] | null }): Partial<CoordinatorConfig> {
   return {
     rounds: scenario.rounds,
     ...run.coordinator,
     ...(isFederated(run.algorithm) ? FEDERATED_PRESETS[run.algorithm].coordinator : {}),
     seed: scenario.seed,
     roundMetrics: true,
+    publicProbes: population.publicProbes,
+    roundCohorts: population.roundCohorts,
   };
+}
+
+/** The identity seed of simulated client `index`; the same scheme for every run, so a client keeps its id across runs. */
+function simulatedIdentitySeed(seed: number, index: number): string {
+  return `simulation-${seed}-client-${index + 1}`;
 }
 
 /** Trains `central` and one `local` student per client when the scenario asks for either. Central comes first. */
 async function trainReferences(
   scenario: Scenario,
   itemIds: string[],
-  clientDataFiles: string[],
-  directory: string,
+  privateDataFile: string,
+  localJobs: Array<{ name: string; dataFile: string; userIds?: string[] }>,
   progress: SimulationProgress,
 ): Promise<StudentBaselineResult[]> {
-  if (!scenario.runs.some((run) => run.algorithm === 'local' || run.algorithm === 'central')) return [];
+  const wanted = scenario.runs.find((run) => run.algorithm === 'local' || run.algorithm === 'central');
+  if (wanted === undefined) return [];
 
-  const allDataFile = path.join(directory, 'clients', 'all.csv');
-  const parts = await Promise.all(clientDataFiles.map((file) => import('node:fs/promises').then((fs) => fs.readFile(file, 'utf8'))));
-  await writeFile(allDataFile, parts.map((part, index) => (index === 0 ? part : part.slice(part.indexOf('\n') + 1))).join(''));
-
-  const learner = scenario.runs.find((run) => run.algorithm === 'local' || run.algorithm === 'central')!.learner;
-  const jobs = [
-    { name: 'central', dataFile: allDataFile },
-    ...clientDataFiles.map((dataFile, index) => ({ name: `local-${index + 1}`, dataFile })),
-  ];
+  const jobs = [{ name: 'central', dataFile: privateDataFile }, ...localJobs];
   return trainStudentBaselines(
     jobs,
-    { itemIds, student: learner.student, training: learner.training, maxEpochs: scenario.baselineEpochs, seed: scenario.seed },
+    { itemIds, student: wanted.learner.student, training: wanted.learner.training, maxEpochs: scenario.baselineEpochs, seed: scenario.seed },
     progress.baselines('references'),
   );
 }

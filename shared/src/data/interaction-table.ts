@@ -44,3 +44,26 @@ export class InteractionTableBuilder {
     };
   }
 }
+
+/** Row indices of each user, in file order: an index for taking users out of a table with selectUsers. */
+export function rowsByUser(table: InteractionTable): Map<string, number[]> {
+  const rows = new Map<string, number[]>();
+  table.users.forEach((user, row) => {
+    const own = rows.get(user);
+    if (own) own.push(row);
+    else rows.set(user, [row]);
+  });
+  return rows;
+}
+
+/** The rows of the given users, in the order of `userIds`; a user without rows adds none. */
+export function selectUsers(table: InteractionTable, userIds: readonly string[], index: ReadonlyMap<string, number[]> = rowsByUser(table)): InteractionTable {
+  const rows = userIds.flatMap((user) => index.get(user) ?? []);
+  return {
+    source: `${table.source} (${userIds.length} users)`,
+    users: rows.map((row) => table.users[row]),
+    items: rows.map((row) => table.items[row]),
+    values: Float64Array.from(rows, (row) => table.values[row]),
+    timestamps: table.timestamps ? Float64Array.from(rows, (row) => table.timestamps![row]) : null,
+  };
+}

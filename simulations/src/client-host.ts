@@ -1,0 +1,92 @@
+// A process that hosts many simulated clients, each a real federation client with its own
+// socket.io connection, keys and learner. Learners stay suspended on disk between calls, and a
+// gate lets only a few train at once, so the process's memory follows the gate, not the number
+// of clients. Started by the client pool with an IPC channel:
+//   parent → host: one HostStart message
+//   host → parent: 'finished' for each client, or 'failed'; then 'host-finished'
+import path from 'node:path';
+
+import { type FedPddSettings, FederationClient, createLearner } from '@distillate/client';
+import {
+  type EvaluationReport,
+  identityFromSeed,
+  loadInteractions,
+  rowsByUser,
+  selectUsers,
+  sendToParent,
+  stopWithParent,
+} from '@distillate/shared';
+import pino from 'pino';
+
+import { ConcurrencyGate, suspendingLearner } from './suspending-learner.js';
+
+export interface HostedClient {
+  /** Position of the client in the simulation, from 0. */
+  index: number;
+  /** Users of the data file this client holds. */
+  userIds: string[];
+  identitySeed: string;
+}
+
+export interface HostStart {
+  type: 'start';
+  url: string;
+  fingerprint: string;
+  algorithm: string;
+  settings: FedPddSettings;
+  /** Interactions of every hosted client's users. */
+  dataFile: string;
+  clients: HostedClient[];
+  /** Folder for the suspended learners' state files. */
+  stateDirectory: string;
+  /** Learners resumed at once. */
+  concurrency: number;
+}
+
+export type HostMessage =
+  | { type: 'finished'; index: number; clientId: string; report: EvaluationReport }
+  | { type: 'failed'; index: number; error: string }
+  | { type: 'host-finished' };
+
+async function host(start: HostStart): Promise<void> {
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const table = await loadInteractions(start.dataFile);
+  const index = rowsByUser(table);
+
+  const gate = new ConcurrencyGate(start.concurrency);
+  const clients = start.clients.map((hosted) => {
+    const interactions = selectUsers(table, hosted.userIds, index);
+    const stateFile = path.join(start.stateDirectory, `client-${hosted.index + 1}.bin`);
+    const learner = suspendingLearner(createLearner(start.algorithm, interactions, start.settings, stateFile), gate);
+    const client = new FederationClient({
+      url: start.url,
+      identity: identityFromSeed(hosted.identitySeed),
+      learner,
+      coordinatorFingerprint: start.fingerprint,
+      logger: logger.child({ client: hosted.index + 1 }),
+    });
+    return { hosted, client };
+  });
+
+  const cancelStopWithParent = stopWithParent(() => clients.forEach(({ client }) => client.close()));
+  await Promise.all(
+    clients.map(async ({ hosted, client }) => {
+      try {
+        const [, report] = await Promise.all([client.connect(), client.finished()]);
+        sendToParent({ type: 'finished', index: hosted.index, clientId: client.clientId!, report } satisfies HostMessage);
+      } catch (error) {
+        sendToParent({ type: 'failed', index: hosted.index, error: error instanceof Error ? error.message : String(error) } satisfies HostMessage);
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  cancelStopWithParent();
+  sendToParent({ type: 'host-finished' } satisfies HostMessage);
+}
+
+process.once('message', (start: HostStart) => {
+  host(start)
+    .catch((error: unknown) => console.error(error instanceof Error ? error.message : error))
+    .finally(() => process.disconnect());
+});
