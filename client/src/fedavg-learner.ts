@@ -3,9 +3,9 @@
 // the reference that distillation is measured against: the same student and training, but
 // parameters cross the network instead of logits, so every client must run the same architecture.
 //
-// As in FedPDD, the model each client reports is its best on local validation, chosen among the
-// global models it received and its locally trained students, and a few local epochs after the
-// last round fine-tune it to the client's users.
+// As in FedPDD, each client reports its best model on local validation, chosen among the global
+// models it received and its locally trained students. A few local epochs after the last round
+// fine-tune it to the client's users.
 import { type InteractionTable, type RoundMetrics, type UserSplit, buildDataset, deriveIntegerSeed, splitLeaveOneOut } from '@distillate/shared';
 
 import type { LocalEvaluation, ParameterLearner } from './federated-learner.js';
@@ -119,7 +119,7 @@ export class FedAvgLearner implements ParameterLearner {
     const histories = this.splits.map((split) => split.train);
     for (let epoch = 0; epoch < epochs; epoch++) {
       this.trainer!.trainEpoch(histories, []);
-      // Yield between epochs so that socket.io heartbeats are answered during long training.
+      // Yield between epochs so that socket.io can reply to heartbeats during long training.
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.updateBestStudent();

@@ -73,7 +73,7 @@ export const DEFAULT_FEDPDD_SETTINGS: FedPddSettings = {
 export const UPLOAD_MODELS = ['student', 'local-expert'] as const;
 export type UploadModel = (typeof UPLOAD_MODELS)[number];
 
-/** What suspend() writes: the models' weights and the remembered teachers. */
+/** State that suspend() writes: the models' weights and the remembered teachers. */
 interface SuspendedFedPdd {
   student: Map<string, Float32Array>;
   bestStudent: Map<string, Float32Array>;

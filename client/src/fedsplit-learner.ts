@@ -33,7 +33,7 @@ import type { Student, StudentConfig } from './student/student.js';
 import { initializeTensorFlow } from './student/tensorflow-backend.js';
 import { type DistillationSet, StudentTrainer } from './training/student-trainer.js';
 
-/** Local patterns each client uploads, at most; fewer when it holds fewer users. */
+/** Most local patterns a client uploads. A client with fewer users uploads one per user. */
 export const FEDSPLIT_LOCAL_PATTERNS = 16;
 /** Single-item contexts the teacher scores, to teach item-to-item relations. */
 const ITEM_PROBES = 256;
@@ -151,7 +151,7 @@ export class FedSplitLearner implements PatternLearner {
     const histories = this.splits.map((split) => split.train);
     for (let epoch = 0; epoch < epochs; epoch++) {
       this.trainer!.trainEpoch(histories, this.teacher ? [this.teacher] : []);
-      // Yield between epochs so that socket.io heartbeats are answered during long training.
+      // Yield between epochs so that socket.io can reply to heartbeats during long training.
       await new Promise((resolve) => setImmediate(resolve));
     }
 

@@ -1,7 +1,7 @@
-// The algorithms a client can run, and the learner each one needs. fedmd and dsfl share FedPDD's
+// The algorithms a client can run, and the learner each one needs. fedmd and dsfl use FedPDD's
 // learner with its second distillation term switched off and the current student scoring the
-// transfer set, as both papers do; they differ on the coordinator (mean of logits for FedMD,
-// entropy reduction for DS-FL). fedavg exchanges parameters instead of logits, and fedsplit
+// transfer set, as both papers do. They differ on the coordinator: FedMD averages the logits and
+// DS-FL applies entropy reduction. fedavg exchanges parameters instead of logits, and fedsplit
 // exchanges item patterns once.
 import type { InteractionTable } from '@distillate/shared';
 

@@ -37,7 +37,7 @@ export interface CoordinatorConfig {
   publicProbeShare: number;
   /** Most bytes of logits in one upload, in the upload codec; rounds send fewer probes to fit. Null: no budget. */
   uploadByteBudget: number | null;
-  /** What clients upload: logits on a transfer set, their student's parameters, or item patterns (one round). */
+  /** Payload clients upload: logits on a transfer set, their student's parameters, or item patterns (one round). */
   exchange: Exchange;
   /** Rule that turns the clients' logits into the teacher, when the exchange is logits. */
   aggregation: AggregationStrategyName;

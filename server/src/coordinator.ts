@@ -304,7 +304,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emit('round-closed', round.summary());
   }
 
-  /** The connected clients that take part in a round: all, a seeded sample, or the scheduled cohort. */
+  /** Chooses the connected clients that take part in a round: all, a seeded sample, or the scheduled cohort. */
   private chooseParticipants(roundId: number): RegisteredClient[] {
     const connected = this.registry.connected().sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
     const { clientsPerRound, roundCohorts } = this.config;

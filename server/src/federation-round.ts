@@ -84,7 +84,7 @@ export class FederationRound {
     };
   }
 
-  /** The participants' metric sums added in client id order, so that the sums repeat exactly; null without reports. */
+  /** Adds the participants' metric sums in client id order, so that the sums repeat exactly. Returns null without reports. */
   private summedMetrics(): RoundMetrics | null {
     if (this.metrics.size === 0) return null;
     const total = { test: emptyEvaluationSums(), validation: emptyEvaluationSums() };

@@ -23,7 +23,7 @@ import {
 import type { RegisteredClient } from './client-registry.js';
 import type { FederationRound, RoundUpload } from './federation-round.js';
 
-/** How the coordinator reads upload payloads in this federation. */
+/** Format of upload payloads in this federation. */
 export interface UploadFormat {
   exchange: Exchange;
   codec: LogitCodec;

@@ -8,8 +8,8 @@
 // Public-user probes, histories that users chose to publish, take a share of the probes of every
 // round after the first, drawn without replacement within the round.
 //
-// Every upload holds at most probesPerRound × candidatesPerRound logits, and at most
-// maxProbes(candidates) probes, which is how the coordinator keeps an upload within its byte budget. While there is no
+// Every upload contains at most probesPerRound × candidatesPerRound logits and at most
+// maxProbes(candidates) probes. The coordinator sets maxProbes to keep an upload within its byte budget. While there is no
 // estimate yet, the first transfer set takes the whole catalog as candidates, with as many
 // probes as fit in that budget, so one round measures the popularity of every item. A share of
 // each later draw stays uniform so that rare items still appear. Draws are seeded by

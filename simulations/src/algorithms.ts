@@ -1,5 +1,5 @@
-// Every algorithm a simulation can run, with what it asks of the coordinator. Federated ones run
-// over the real coordinator and clients; references run without a federation.
+// Every algorithm a simulation can run, with the coordinator settings it needs. Federated ones run
+// over the real coordinator and clients. References run without a federation.
 import type { CoordinatorConfig } from '@distillate/server';
 
 export const FEDERATED_ALGORITHMS = ['fedpdd', 'fedmd', 'dsfl', 'fedavg', 'fedsplit'] as const;

@@ -1,6 +1,6 @@
 // A worker process that trains reference students (`local` for one client, or `central` on all
-// data), one job per message, and answers each with its metric sums. Started by the baseline
-// pool with an IPC channel; it ends when the pool disconnects.
+// data), one job per message, and replies to each with its metric sums. The baseline pool starts
+// it with an IPC channel, and it ends when the pool disconnects.
 import { type StudentConfig, type TrainingConfig, createStudent, initializeTensorFlow, trainLocally } from '@distillate/client';
 import {
   type InteractionTable,

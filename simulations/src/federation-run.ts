@@ -26,12 +26,12 @@ export interface FederationRunOptions {
   fedpdd: Partial<FedPddSettings>;
   /**
    * Host the clients on a bounded pool of processes instead of one process each (cross-device).
-   * clientDataFiles is then ignored: the pool's data file holds every client's users.
+   * clientDataFiles is then ignored, because the pool's data file contains every client's users.
    */
   pool?: { dataFile: string; clients: HostedClient[]; hosts: number; concurrency: number };
   /** Per-client learner settings, overriding `fedpdd` for client i with entry i; mixes students in one run. */
   clientSettings?: Array<Partial<FedPddSettings>>;
-  /** What the clients run: fedpdd, fedmd, dsfl, fedavg or fedsplit. Default: fedpdd. */
+  /** Algorithm the clients run: fedpdd, fedmd, dsfl, fedavg or fedsplit. Default: fedpdd. */
   algorithm?: string;
   seed: number;
   onProgress?: (progress: FederationProgress) => void;

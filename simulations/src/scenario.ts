@@ -57,7 +57,7 @@ const scenarioSchema = z.strictObject({
       setting: z.enum(['cross-silo', 'cross-device']).default('cross-silo'),
       /** Clients of a cross-silo partition; cross-device ignores it. */
       clients: integerAtLeast(1).default(8),
-      /** How users are dealt to clients (cross-silo), or how the clients of a round are drawn (cross-device). */
+      /** Assignment of users to clients (cross-silo), or draw of the clients of a round (cross-device). */
       assignment: z.enum(['iid', 'dirichlet']).default('dirichlet'),
       concentration: z.number().positive().default(0.5),
       /** Share of the clients that take part in each round. */

@@ -71,7 +71,7 @@ export function runResult(
   };
 }
 
-/** The per-round points of a federated run, from the coordinator's round summaries. */
+/** Builds the per-round points of a federated run from the coordinator's round summaries. */
 export function roundSeries(rounds: readonly RoundSummary[]): RoundPoint[] {
   let cumulative = 0;
   return rounds.flatMap((round) => {

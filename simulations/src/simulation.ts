@@ -5,7 +5,7 @@
 // 1. Load the dataset, split every user leave-one-out, and partition the users into clients.
 // 2. Check every run's settings before starting any, so a typo in the last run fails at once.
 // 3. Run the federations one after another; each writes its logs to its own folder.
-// 4. Train the references that the scenario asks for.
+// 4. Train the references that the scenario lists.
 // 5. Write report.json, report.md and the SVG charts.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -175,7 +175,7 @@ export async function runSimulation(
 }
 
 /**
- * The coordinator settings of a federated run: the scenario's rounds and seed, the run's
+ * Builds the coordinator settings of a federated run: the scenario's rounds and seed, the run's
  * settings, what its algorithm fixes, and the simulation's public probes and round cohorts.
  */
 function federationSettings(scenario: Scenario, run: ScenarioRun, population: { publicProbes: number[][]; roundCohorts: string[][] | null }): Partial<CoordinatorConfig> {
@@ -190,12 +190,12 @@ function federationSettings(scenario: Scenario, run: ScenarioRun, population: { 
   };
 }
 
-/** The identity seed of simulated client `index`; the same scheme for every run, so a client keeps its id across runs. */
+/** Returns the identity seed of simulated client `index`. Every run uses the same scheme, so a client keeps its id across runs. */
 function simulatedIdentitySeed(seed: number, index: number): string {
   return `simulation-${seed}-client-${index + 1}`;
 }
 
-/** Trains `central` and one `local` student per client when the scenario asks for either. Central comes first. */
+/** Trains `central` and one `local` student per client when the scenario lists either. Central comes first. */
 async function trainReferences(
   scenario: Scenario,
   itemIds: string[],

@@ -56,7 +56,7 @@ export function rowsByUser(table: InteractionTable): Map<string, number[]> {
   return rows;
 }
 
-/** The rows of the given users, in the order of `userIds`; a user without rows adds none. */
+/** Returns the rows of the given users, in the order of `userIds`. A user without rows adds none. */
 export function selectUsers(table: InteractionTable, userIds: readonly string[], index: ReadonlyMap<string, number[]> = rowsByUser(table)): InteractionTable {
   const rows = userIds.flatMap((user) => index.get(user) ?? []);
   return {

@@ -13,7 +13,7 @@ export interface MatrixShape {
 
 /** Limits a receiver puts on a matrix before decoding it. */
 export interface MatrixLimits {
-  /** Required column count, when the receiver knows it. */
+  /** Required column count, when the receiver expects a fixed one. */
   columns?: number;
   /** Largest accepted rows × columns. */
   maxValues: number;
