@@ -251,9 +251,16 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
 
   private async onTeacher(message: unknown): Promise<void> {
     const teacher = parse(teacherMessageSchema, message, 'teacher');
-    if (!this.answered.delete(teacher.roundId)) {
+    const answered = this.answered.delete(teacher.roundId);
+    if (!answered && teacher.transferSet === undefined && this.options.learner.exchange === 'logits') {
       this.logger.warn({ roundId: teacher.roundId }, 'teacher for a round this client did not answer; ignored');
       return;
+    }
+    // A closing teacher of a round this client missed carries that round's transfer set.
+    if (!answered && teacher.transferSet !== undefined) {
+      const transferSet = transferSetFromFrames(teacher.roundId, teacher.transferSet);
+      validateTransferSet(transferSet, this.itemCount);
+      this.transferSets.set(teacher.roundId, transferSet);
     }
 
     const roundKey = unboxRoundKey(teacher.roundId, teacher.roundKey, this.sharedKey!);
@@ -283,7 +290,7 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
       }
     }
     this.emit('teacher-received', { roundId: teacher.roundId });
-    if (this.sendRoundMetrics && learner.evaluateRound) await this.reportRoundMetrics(teacher.roundId, await learner.evaluateRound());
+    if (answered && this.sendRoundMetrics && learner.evaluateRound) await this.reportRoundMetrics(teacher.roundId, await learner.evaluateRound());
   }
 
   /** Sends the round's metric sums; a rejection is logged, since the federation goes on without them. */

@@ -218,7 +218,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (!this.isRunning()) return this.collectResults();
 
     this.state = 'reporting';
-    const lastRoundId = this.rounds.filter((round) => round.failure === null).at(-1)?.roundId ?? 0;
+    const lastRound = this.rounds.filter((round) => round.failure === null).at(-1);
+    const lastRoundId = lastRound?.roundId ?? 0;
+    if (lastRound) this.sendClosingTeacher(lastRound);
     const reportsDue = new Promise<void>((resolve) => (this.reportsReady = resolve));
     // Every client that took part, and every connected one, evaluates: with sampled rounds, some clients never took part.
     this.reportsExpected = new Set([...this.rounds.flatMap((round) => [...round.participants]), ...this.registry.connected().map((client) => client.clientId)]);
@@ -284,6 +286,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const roundKey = createRoundKey();
     const sealed = sealTeacher(roundId, payload, roundKey);
     round.teacherBytes = sealed.ciphertext.byteLength;
+    round.sealedTeacher = { ciphertext: sealed.ciphertext, roundKey };
     for (const clientId of round.participants) {
       const client = this.registry.get(clientId);
       if (!client?.socketId) continue;
@@ -302,6 +305,29 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       'round closed',
     );
     this.emit('round-closed', round.summary());
+  }
+
+  /**
+   * Sends the last round's teacher, with its transfer set, to the connected clients that did not
+   * take part in that round. With sampled rounds, some clients would otherwise be evaluated
+   * without anything learned from the federation.
+   */
+  private sendClosingTeacher(round: FederationRound): void {
+    if (round.sealedTeacher === null) return;
+    const frames = round.transferSet ? transferSetToFrames(round.transferSet) : undefined;
+    let sent = 0;
+    for (const client of this.registry.connected()) {
+      if (round.participants.has(client.clientId)) continue;
+      this.io!.to(client.socketId!).emit('round:teacher', {
+        protocolVersion: PROTOCOL_VERSION,
+        roundId: round.roundId,
+        teacher: round.sealedTeacher.ciphertext,
+        roundKey: boxRoundKey(round.roundId, round.sealedTeacher.roundKey, client.sharedKey),
+        transferSet: frames,
+      });
+      sent += 1;
+    }
+    if (sent > 0) this.logger.info({ roundId: round.roundId, clients: sent }, 'closing teacher sent to clients that missed the last round');
   }
 
   /** Chooses the connected clients that take part in a round: all, a seeded sample, or the scheduled cohort. */

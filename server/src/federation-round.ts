@@ -18,6 +18,8 @@ export class FederationRound {
   uploadBytes = 0;
   teacherBytes = 0;
   aggregationMs = 0;
+  /** The encrypted teacher and its round key, kept to send the last round's teacher to clients that missed it. */
+  sealedTeacher: { ciphertext: Uint8Array; roundKey: Uint8Array } | null = null;
   /** Why the round closed without a teacher, or null when it produced one. */
   failure: string | null = null;
 

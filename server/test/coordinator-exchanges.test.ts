@@ -107,6 +107,31 @@ describe('coordinator exchanges', () => {
     values.forEach((value) => expect(value).toBeCloseTo(140 / 60, 5));
   });
 
+  it('sends a seeded sample of clients each task, and the last teacher to the others at the end', async () => {
+    const clients = await federation({ clientsPerRound: 2, aggregation: 'mean-logits' }, [10, 10, 10]);
+    while (clients.reduce((total, client) => total + client.tasks.length, 0) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sampled = clients.filter((client) => client.tasks.length === 1);
+    const left = clients.filter((client) => client.tasks.length === 0);
+    expect(sampled).toHaveLength(2);
+    expect(left).toHaveLength(1);
+
+    const task = sampled[0].tasks[0];
+    const probes = task.transferSet!.probeOffsets.byteLength / 4 - 1;
+    const candidates = task.transferSet!.candidates.byteLength / 4;
+    const float32 = codecFromSpec('float32');
+    for (const client of sampled) {
+      const upload = { logits: new Float32Array(probes * candidates).fill(0.5), probeEvidence: new Float32Array(probes), candidateEvidence: new Float32Array(candidates) };
+      expect(await send(client, 1, encodeLogitUpload(upload, float32))).toEqual({ ok: true });
+    }
+
+    // The participants get the teacher without a transfer set; the client left out gets it with one.
+    expect((await sampled[0].nextTeacher(1)).transferSet).toBeUndefined();
+    const closing = await left[0].nextTeacher(1);
+    expect(closing.transferSet!.candidates).toEqual(task.transferSet!.candidates);
+    const logits = float32.decode(await openTeacherOf(left[0]), { probes, candidates });
+    logits.forEach((value) => expect(value).toBeCloseTo(0.5, 5));
+  });
+
   it('rejects a configuration whose codec is unknown or whose uploads cannot fit a message', () => {
     const small = { probesPerRound: 4, candidatesPerRound: 10 };
     expect(() => new Coordinator({ itemIds, ...small, uploadCodec: 'top-k' })).toThrow('uploadCodec: Invalid codec "top-k": write top-k:K');

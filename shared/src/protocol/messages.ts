@@ -72,6 +72,11 @@ export const teacherMessageSchema = z.object({
   teacher: bytes,
   /** The round key, boxed to this client. */
   roundKey: bytes,
+  /**
+   * The round's transfer set, sent with the teacher of the last round to clients that did not
+   * take part in it, so that every client learns from the federation before it is evaluated.
+   */
+  transferSet: z.object({ probeOffsets: bytes, probeItems: bytes, candidates: bytes }).optional(),
 });
 export type TeacherMessage = z.infer<typeof teacherMessageSchema>;
 
