@@ -3,7 +3,7 @@ import { type Exchange, EXCHANGES, type LogitCodecSpec, codecFromSpec, logitUplo
 import type { Identity } from '@distillate/shared';
 import type { Logger } from 'pino';
 
-import { AGGREGATION_STRATEGIES, type AggregationStrategyName } from './aggregation/index.js';
+import { AGGREGATION_STRATEGIES, type AggregationParameters, type AggregationStrategyName, createAggregationStrategy } from './aggregation/index.js';
 
 export interface CoordinatorConfig {
   /** Interface to listen on. */
@@ -41,6 +41,8 @@ export interface CoordinatorConfig {
   exchange: Exchange;
   /** Rule that turns the clients' logits into the teacher, when the exchange is logits. */
   aggregation: AggregationStrategyName;
+  /** Parameters of the aggregation rule: temperature, trim or evidencePrior. */
+  aggregationParameters: AggregationParameters;
   /** Codec of client uploads: float32, float16, int8 or top-k:K. */
   uploadCodec: LogitCodecSpec;
   /** Codec of the teacher, the averaged parameters or the global patterns. */
@@ -77,6 +79,7 @@ export const DEFAULT_COORDINATOR_CONFIG: Omit<CoordinatorConfig, 'itemIds'> = {
   uploadByteBudget: null,
   exchange: 'logits',
   aggregation: 'mean-probabilities',
+  aggregationParameters: {},
   uploadCodec: 'float32',
   teacherCodec: 'float32',
   globalPatterns: 32,
@@ -132,6 +135,8 @@ export function resolveCoordinatorConfig(
     );
   }
 
+  // Building the rule checks its parameters and names a bad one.
+  createAggregationStrategy(config.aggregation, config.aggregationParameters);
   if (!EXCHANGES.includes(config.exchange)) {
     throw new Error(`Unknown exchange "${config.exchange}"; expected one of ${EXCHANGES.join(', ')}.`);
   }

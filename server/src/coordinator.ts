@@ -113,7 +113,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       maxProbes: (candidates) => this.probesWithinBudget(candidates),
       seed: this.config.seed,
     });
-    this.aggregation = createAggregationStrategy(this.config.aggregation);
+    this.aggregation = createAggregationStrategy(this.config.aggregation, this.config.aggregationParameters);
     this.uploadFormat = {
       exchange: this.config.exchange,
       codec: codecFromSpec(this.config.uploadCodec),

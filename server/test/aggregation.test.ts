@@ -55,6 +55,17 @@ describe('EvidenceWeightedProbabilities', () => {
     expect(weighted[1]).toBeCloseTo(plain[1], 6);
   });
 
+  it('takes its prior as a parameter: one informed client against many uninformed ones', () => {
+    // Evidence 1 against 9 clients with none, as in cross-device rounds: with prior 0.001 the
+    // informed client weighs 1.001 against 0.009, with the default prior 1.1 against 0.9.
+    const inputs = [client('informed', [Math.log(3), 0], [1]), ...Array.from({ length: 9 }, (_, k) => client(`uninformed-${k}`, [0, 0], [0]))];
+    const small = new EvidenceWeightedProbabilities(0.001).aggregate(inputs, shape);
+    const first = (1.001 * 0.75 + 0.009 * 0.5) / 1.01;
+    expect(small[0]).toBeCloseTo(Math.log(first), 6);
+    expect(new EvidenceWeightedProbabilities().aggregate(inputs, shape)[0]).toBeCloseTo(Math.log((1.1 * 0.75 + 0.9 * 0.5) / 2), 6);
+    expect(() => new EvidenceWeightedProbabilities(0)).toThrow('Invalid evidence prior 0');
+  });
+
   it('weights probes independently', () => {
     const teacher = new EvidenceWeightedProbabilities().aggregate(
       [client('a', [10, 0, 0, 0], [100, 0]), client('b', [0, 0, 0, 10], [0, 100])],

@@ -23,6 +23,9 @@ const coordinatorOverridesSchema = z
     publicProbeShare: z.number().min(0).max(1),
     uploadByteBudget: integerAtLeast(1),
     aggregation: z.enum(AGGREGATION_STRATEGIES),
+    aggregationParameters: z
+      .strictObject({ temperature: z.number().positive(), trim: z.number().min(0).lt(0.5), evidencePrior: z.number().positive() })
+      .partial(),
     uploadCodec: z.string(),
     teacherCodec: z.string(),
     globalPatterns: integerAtLeast(1),

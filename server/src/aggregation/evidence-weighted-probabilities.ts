@@ -1,8 +1,13 @@
 import type { AggregationStrategy, ClientLogits, LogitShape } from './aggregation-strategy.js';
 import { addWeightedSoftmax, logOfMixture } from './probability-mixture.js';
 
-/** Weight every client gets on every probe, so a probe no client has evidence for still gets the plain mean. */
-const EVIDENCE_PRIOR = 0.1;
+/**
+ * Default weight every client gets on every probe, so a probe no client has evidence for still
+ * gets the plain mean. Evidence counts of cross-silo clients are tens to thousands; a client of
+ * one user has evidence 0 or 1, where a smaller prior keeps the many uninformed clients from
+ * outweighing the few informed ones.
+ */
+export const DEFAULT_EVIDENCE_PRIOR = 0.1;
 
 /**
  * For each probe, the mixture of the clients' candidate distributions weighted by each client's
@@ -12,6 +17,12 @@ const EVIDENCE_PRIOR = 0.1;
  */
 export class EvidenceWeightedProbabilities implements AggregationStrategy {
   readonly name = 'evidence-weighted';
+
+  constructor(private readonly prior = DEFAULT_EVIDENCE_PRIOR) {
+    if (!Number.isFinite(prior) || prior <= 0) {
+      throw new Error(`Invalid evidence prior ${prior} for evidence-weighted: expected a finite number greater than 0, such as ${DEFAULT_EVIDENCE_PRIOR}.`);
+    }
+  }
 
   aggregate(inputs: readonly ClientLogits[], shape: LogitShape): Float32Array {
     const { probes, candidates } = shape;
@@ -25,7 +36,7 @@ export class EvidenceWeightedProbabilities implements AggregationStrategy {
         );
       }
       for (let q = 0; q < probes; q++) {
-        const weight = input.probeEvidence[q] + EVIDENCE_PRIOR;
+        const weight = input.probeEvidence[q] + this.prior;
         totalWeight[q] += weight;
         addWeightedSoftmax(input.logits, q * candidates, candidates, weight, mixture);
       }

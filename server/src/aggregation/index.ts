@@ -33,24 +33,34 @@ export const AGGREGATION_STRATEGIES = [
 ] as const;
 export type AggregationStrategyName = (typeof AGGREGATION_STRATEGIES)[number];
 
-/** Creates the named strategy with its default parameters (temperature 0.1, trim 0.2). */
-export function createAggregationStrategy(name: AggregationStrategyName): AggregationStrategy {
+/** Parameters of the rules that take one; each falls back to its rule's default. */
+export interface AggregationParameters {
+  /** entropy-reduction: the sharpening temperature (default 0.1). */
+  temperature?: number;
+  /** trimmed-mean: the share of clients dropped at each end (default 0.2). */
+  trim?: number;
+  /** evidence-weighted: the weight every client gets on every probe (default 0.1). */
+  evidencePrior?: number;
+}
+
+/** Creates the named strategy with the given parameters, or its defaults. */
+export function createAggregationStrategy(name: AggregationStrategyName, parameters: AggregationParameters = {}): AggregationStrategy {
   switch (name) {
     case 'mean-logits':
       return new MeanLogits();
     case 'mean-probabilities':
       return new MeanProbabilities();
     case 'evidence-weighted':
-      return new EvidenceWeightedProbabilities();
+      return new EvidenceWeightedProbabilities(parameters.evidencePrior);
     case 'data-size-weighted':
       return new DataSizeWeightedLogits();
     case 'confidence-weighted':
       return new ConfidenceWeightedProbabilities();
     case 'entropy-reduction':
-      return new EntropyReduction();
+      return new EntropyReduction(parameters.temperature);
     case 'median':
       return new CoordinateWiseMedian();
     case 'trimmed-mean':
-      return new TrimmedMeanLogits();
+      return new TrimmedMeanLogits(parameters.trim);
   }
 }
