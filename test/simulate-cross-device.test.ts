@@ -48,6 +48,12 @@ describe('simulate cross-device', () => {
     expect(coordinator.publicProbes.every((probe: number[]) => probe.length >= 1)).toBe(true);
     expect(coordinator.roundCohorts.map((cohort: string[]) => cohort.length)).toEqual([6, 6]);
 
+    // Pooled runs report their time and the peak memory of their largest host.
+    for (const result of report.results.filter((candidate) => candidate.series !== undefined)) {
+      expect(result.federationSeconds, result.run).toBeGreaterThan(0);
+      expect(result.peakClientHostBytes, result.run).toBeGreaterThan(50 * 2 ** 20);
+    }
+
     // The suspended learners' state files are removed once the run ends.
     expect(await readdir(path.join(runDirectory, 'fedpdd'))).not.toContain('client-state');
   }, 300_000);

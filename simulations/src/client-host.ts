@@ -3,7 +3,7 @@
 // gate lets only a few train at once, so the process's memory follows the gate, not the number
 // of clients. Started by the client pool with an IPC channel:
 //   parent → host: one HostStart message
-//   host → parent: 'finished' for each client, or 'failed'; then 'host-finished'
+//   host → parent: 'finished' for each client, or 'failed'; then 'host-finished' with its peak memory
 import path from 'node:path';
 
 import { type FedPddSettings, FederationClient, createLearner } from '@distillate/client';
@@ -46,7 +46,7 @@ export interface HostStart {
 export type HostMessage =
   | { type: 'finished'; index: number; clientId: string; report: EvaluationReport }
   | { type: 'failed'; index: number; error: string }
-  | { type: 'host-finished' };
+  | { type: 'host-finished'; peakMemoryBytes: number };
 
 async function host(start: HostStart): Promise<void> {
   const logger = pino({ level: 'warn' }, pino.destination(2));
@@ -82,7 +82,8 @@ async function host(start: HostStart): Promise<void> {
     }),
   );
   cancelStopWithParent();
-  sendToParent({ type: 'host-finished' } satisfies HostMessage);
+  // maxRSS is in kibibytes: the peak resident memory of this process over its life.
+  sendToParent({ type: 'host-finished', peakMemoryBytes: process.resourceUsage().maxRSS * 1024 } satisfies HostMessage);
 }
 
 process.once('message', (start: HostStart) => {

@@ -32,14 +32,22 @@ export interface ClientPoolOptions {
   runDirectory: string;
 }
 
-/** Resolves with every client's report, in client order, once all have finished. */
-export async function runClientPool(options: ClientPoolOptions): Promise<ClientOutcome[]> {
+export interface ClientPoolOutcome {
+  /** Every client's report, in client order. */
+  clients: ClientOutcome[];
+  /** Peak resident memory of the largest host process. */
+  peakHostMemoryBytes: number;
+}
+
+/** Resolves once every client has finished. */
+export async function runClientPool(options: ClientPoolOptions): Promise<ClientPoolOutcome> {
   const stateDirectory = path.join(options.runDirectory, 'client-state');
   await mkdir(stateDirectory, { recursive: true });
   const hostCount = Math.max(1, Math.min(options.hosts, options.clients.length));
   const shares = Array.from({ length: hostCount }, (_, host) => options.clients.filter((_, position) => position % hostCount === host));
 
   const outcomes = new Array<ClientOutcome>(options.clients.length);
+  let peakHostMemoryBytes = 0;
   const children = shares.map((clients, host) => {
     const logFile = path.join(options.runDirectory, `client-host-${host + 1}.log`);
     const child = forkTypeScript(HOST_ENTRY, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
@@ -51,6 +59,7 @@ export async function runClientPool(options: ClientPoolOptions): Promise<ClientO
         } else if (message.type === 'failed') {
           reject(new Error(`Simulated client ${message.index + 1} failed: ${message.error}. See ${logFile}.`));
         } else {
+          peakHostMemoryBytes = Math.max(peakHostMemoryBytes, message.peakMemoryBytes);
           resolve();
         }
       });
@@ -73,7 +82,7 @@ export async function runClientPool(options: ClientPoolOptions): Promise<ClientO
 
   try {
     await Promise.all(children.map(({ done }) => done));
-    return outcomes;
+    return { clients: outcomes, peakHostMemoryBytes };
   } finally {
     children.forEach(({ child }) => stopProcess(child));
     await rm(stateDirectory, { recursive: true, force: true });

@@ -55,6 +55,8 @@ export interface FederationOutcome {
   fingerprint: string;
   results: FederationResults;
   clients: ClientOutcome[];
+  /** Peak resident memory of the largest client host, when the clients ran in a pool. */
+  peakHostMemoryBytes?: number;
 }
 
 export async function runFederation(options: FederationRunOptions): Promise<FederationOutcome> {
@@ -107,7 +109,7 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
 
     report();
     if (options.pool) {
-      const clients = await runClientPool({
+      const pooled = await runClientPool({
         ...options.pool,
         url: listening.url,
         fingerprint: listening.fingerprint,
@@ -115,7 +117,7 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
         settings: { ...(options.fedpdd as FedPddSettings), seed: options.seed },
         runDirectory: options.runDirectory,
       });
-      return await finish(clients);
+      return { ...(await finish(pooled.clients)), peakHostMemoryBytes: pooled.peakHostMemoryBytes };
     }
 
     const clientRuns = options.clientDataFiles.map((dataFile, index) => {

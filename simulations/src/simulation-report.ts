@@ -33,6 +33,10 @@ export interface RunResult {
   bytesReceivedPerClient: number | null;
   /** Per round, for federated runs. */
   series?: RoundPoint[];
+  /** Wall time of the federation, from the coordinator's start to the last report, for federated runs. */
+  federationSeconds?: number;
+  /** Peak resident memory of the largest client host process, for runs whose clients ran in a pool. */
+  peakClientHostBytes?: number;
 }
 
 export interface SimulationReport {
@@ -169,6 +173,15 @@ function formatSimulationMarkdown(report: SimulationReport): string {
     formatSimulationTable(report.results),
     '',
     ...report.results.map((result) => `- \`${result.run}\` (${result.algorithm}): ${result.description}`),
+    '',
+    ...report.results.flatMap((result) =>
+      result.federationSeconds === undefined
+        ? []
+        : [
+            `- \`${result.run}\`: the federation took ${result.federationSeconds.toFixed(0)} s` +
+              (result.peakClientHostBytes === undefined ? '.' : `; the largest client host peaked at ${formatBytes(result.peakClientHostBytes)} of resident memory.`),
+          ],
+    ),
     '',
     '![NDCG@10 per round](ndcg-per-round.svg)',
     '',

@@ -104,10 +104,12 @@ export async function runSimulation(
     );
 
     const federations = new Map<string, FederationOutcome>();
+    const federationSeconds = new Map<string, number>();
     for (const run of scenario.runs.filter((candidate) => isFederated(candidate.algorithm))) {
       const coordinator = federationSettings(scenario, run, population);
       const runDirectory = path.join(directory, slug(run.name));
       await mkdir(runDirectory, { recursive: true });
+      const federationStarted = Date.now();
       federations.set(
         run.name,
         await runFederation({
@@ -123,6 +125,7 @@ export async function runSimulation(
           onProgress: progress.federation(run.name, coordinator.rounds ?? scenario.rounds),
         }),
       );
+      federationSeconds.set(run.name, (Date.now() - federationStarted) / 1000);
     }
 
     const localJobs = partition.map((users, index) =>
@@ -133,7 +136,7 @@ export async function runSimulation(
     const students = await trainReferences(scenario, dataset.itemIds, privateDataFile, localJobs, progress);
     const results: RunResult[] = scenario.runs.map((run) => {
       const federation = federations.get(run.name);
-      if (federation) return federatedResult(run, federation);
+      if (federation) return { ...federatedResult(run, federation), federationSeconds: federationSeconds.get(run.name) };
       if (run.algorithm === 'popularity') {
         return runResult(run.name, run.algorithm, REFERENCE_DESCRIPTIONS.popularity, {
           test: evaluatePopularity(privateSplits, dataset.itemIds.length, scenario.seed, 'test'),
@@ -232,6 +235,7 @@ function federatedResult(run: ScenarioRun, federation: FederationOutcome): RunRe
       { sent: mean(reports.map((report) => report.bytesSent)), received: mean(reports.map((report) => report.bytesReceived)) },
     ),
     series: roundSeries(rounds),
+    ...(federation.peakHostMemoryBytes !== undefined ? { peakClientHostBytes: federation.peakHostMemoryBytes } : {}),
   };
 }
 
