@@ -47,12 +47,12 @@ async function main(): Promise<void> {
 
   const logger = pino({ level: values['log-level'] }, pino.destination(2));
   const coordinator = new Coordinator({ ...config, itemIds: config.itemIds, logger });
+  // Listen for the parent's exit before starting, so that a parent gone during start-up still stops this process.
+  const cancelStopWithParent = process.send ? stopWithParent(() => logger.warn('parent process exited; stopping the coordinator')) : () => {};
   const url = await coordinator.start();
-  let cancelStopWithParent = (): void => {};
   if (process.send) {
     sendToParent({ type: 'listening', url, fingerprint: coordinator.fingerprint });
     forwardEvents(coordinator);
-    cancelStopWithParent = stopWithParent(() => logger.warn('parent process exited; stopping the coordinator'));
   } else {
     console.log(`Coordinator listening on ${url}\nKey fingerprint: ${coordinator.fingerprint}`);
   }

@@ -30,6 +30,7 @@ const coordinatorOverridesSchema = z
     teacherCodec: z.string(),
     globalPatterns: integerAtLeast(1),
     roundTimeoutMs: integerAtLeast(1),
+    reportTimeoutMs: integerAtLeast(1),
     maxMessageBytes: integerAtLeast(1024),
   })
   .partial();

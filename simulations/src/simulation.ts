@@ -24,6 +24,9 @@ import { choosePublicUsers } from './public-users.js';
 import { sampleRoundCohort } from './round-cohorts.js';
 import { activityLevels, partitionUsers } from './user-partition.js';
 
+/** Time the coordinator of a simulated federation waits for the clients' reports. */
+const SIMULATION_REPORT_TIMEOUT_MS = 3_600_000;
+
 export interface SimulationOptions {
   /** Folder that receives one <scenario>-<timestamp>/ folder per simulation. */
   outputDirectory: string;
@@ -184,6 +187,9 @@ export async function runSimulation(
 function federationSettings(scenario: Scenario, run: ScenarioRun, population: { publicProbes: number[][]; roundCohorts: string[][] | null }): Partial<CoordinatorConfig> {
   return {
     rounds: scenario.rounds,
+    // Every client evaluates after the last round, and a pool of hosts evaluates its clients a few
+    // at a time: give them an hour, not the coordinator's default of 10 minutes.
+    reportTimeoutMs: SIMULATION_REPORT_TIMEOUT_MS,
     ...run.coordinator,
     ...(isFederated(run.algorithm) ? FEDERATED_PRESETS[run.algorithm].coordinator : {}),
     seed: scenario.seed,

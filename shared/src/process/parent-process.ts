@@ -19,6 +19,11 @@ export function stopWithParent(onParentExit: () => void): () => void {
     // handlers, and an orphan has no one to report to anyway.
     process.kill(process.pid, 'SIGTERM');
   };
+  // A parent that died while this process was starting closed the channel before anyone listened.
+  if (process.send !== undefined && !process.connected) {
+    stop();
+    return () => {};
+  }
   process.once('disconnect', stop);
   return () => process.off('disconnect', stop);
 }
