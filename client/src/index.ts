@@ -12,6 +12,7 @@ export * from './student/student.js';
 export * from './student/tensorflow-backend.js';
 export * from './training/losses.js';
 export * from './training/student-trainer.js';
+export * from './training/typed-array-trainer.js';
 export * from './local-training.js';
 export * from './student/student-file.js';
 export * from './fedavg-learner.js';
