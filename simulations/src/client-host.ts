@@ -1,6 +1,6 @@
 // A process that hosts many simulated clients, each a real federation client with its own
 // socket.io connection, keys and learner. Learners stay suspended on disk between calls, and a
-// gate lets only a few train at once, so the process's memory follows the gate, not the number
+// gate lets only a few train at once, so the models in memory follow the gate, not the number
 // of clients. Started by the client pool with an IPC channel:
 //   parent → host: one HostStart message
 //   host → parent: 'finished' for each client, or 'failed'; then 'host-finished' with its peak memory
@@ -53,6 +53,9 @@ async function host(start: HostStart): Promise<void> {
   const table = await loadInteractions(start.dataFile);
   const index = rowsByUser(table);
 
+  // NOTE: every hosted client stays connected for the whole federation, and its connection, keys
+  // and data cost about 0.5 MiB (411 MiB peak for 300 clients of MovieLens 100K, 736 MiB for 943).
+  // Connecting a client only for the rounds it takes part in would bound that part too.
   const gate = new ConcurrencyGate(start.concurrency);
   const clients = start.clients.map((hosted) => {
     const interactions = selectUsers(table, hosted.userIds, index);
