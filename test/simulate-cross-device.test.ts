@@ -9,7 +9,7 @@ import { runSimulation, scenarioFromJson } from '@distillate/simulations';
 import { describe, expect, it } from 'vitest';
 
 describe('simulate cross-device', () => {
-  it('hosts a client per user in a bounded pool and evaluates every private user', async () => {
+  it('pools one client per user', async () => {
     const directory = await mkdtemp(path.join(tmpdir(), 'distillate-cross-device-'));
     const dataset = buildDataset(await loadInteractions(BUILT_IN_DATASETS['ml-latest-small']));
     await writeFile(path.join(directory, 'sample.csv'), formatInteractionsCsv(dataset, dataset.users.slice(0, 30)));

@@ -107,7 +107,7 @@ describe('coordinator exchanges', () => {
     values.forEach((value) => expect(value).toBeCloseTo(140 / 60, 5));
   });
 
-  it('sends a seeded sample of clients each task, and the last teacher to the others at the end', async () => {
+  it('samples clients and sends a closing teacher', async () => {
     const clients = await federation({ clientsPerRound: 2, aggregation: 'mean-logits' }, [10, 10, 10]);
     while (clients.reduce((total, client) => total + client.tasks.length, 0) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
     const sampled = clients.filter((client) => client.tasks.length === 1);
@@ -132,7 +132,7 @@ describe('coordinator exchanges', () => {
     logits.forEach((value) => expect(value).toBeCloseTo(0.5, 5));
   });
 
-  it('rejects a configuration whose codec is unknown or whose uploads cannot fit a message', () => {
+  it('rejects invalid codec and size settings', () => {
     const small = { probesPerRound: 4, candidatesPerRound: 10 };
     expect(() => new Coordinator({ itemIds, ...small, uploadCodec: 'top-k' })).toThrow('uploadCodec: Invalid codec "top-k": write top-k:K');
     expect(() => new Coordinator({ itemIds, ...small, teacherCodec: 'float8' })).toThrow('teacherCodec: Unknown logit codec "float8"');

@@ -3,8 +3,8 @@ import { addWeightedSoftmax, logOfMixture } from './probability-mixture.js';
 
 /**
  * Default weight every client gets on every probe, so a probe no client has evidence for still
- * gets the plain mean. Evidence counts of cross-silo clients are tens to thousands; a client of
- * one user has evidence 0 or 1, where a smaller prior keeps the many uninformed clients from
+ * gets the plain mean. Evidence counts of cross-silo clients are tens to thousands. A client of
+ * one user has evidence 0 or 1, so there a smaller prior keeps the many uninformed clients from
  * outweighing the few informed ones.
  */
 export const DEFAULT_EVIDENCE_PRIOR = 0.1;

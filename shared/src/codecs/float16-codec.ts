@@ -41,7 +41,7 @@ export class Float16LogitCodec implements LogitCodec {
 
 let table: Float32Array | null = null;
 
-/** Every half-precision bit pattern's value, computed once: a lookup decodes far faster than the arithmetic. */
+/** Returns the value of every half-precision bit pattern, computed once, because a lookup decodes far faster than the arithmetic. */
 function halfToFloatTable(): Float32Array {
   if (table === null) table = Float32Array.from({ length: 0x10000 }, (_, bits) => halfBitsToFloat(bits));
   return table;
