@@ -77,14 +77,27 @@ describe('simulate', () => {
     }
   }, 300_000);
 
-  it('rejects a scenario with an unknown field, algorithm or codec before running anything', async () => {
+  it('rejects invalid scenarios', () => {
     expect(() => scenarioFromJson({ ...smallScenario, round: 3 }, 'bad.json')).toThrow('Invalid scenario in bad.json: scenario: Unrecognized key: "round"');
-    expect(() => scenarioFromJson({ ...smallScenario, runs: [{ algorithm: 'fedprox' }] }, 'bad.json')).toThrow('runs.0.algorithm');
+    expect(() => scenarioFromJson({ ...smallScenario, runs: [{ algorithm: 'fedprox' }] }, 'bad.json')).toThrow('runs.0.algorithm: got "fedprox"; expected one of fedpdd,');
+    expect(() => scenarioFromJson({ ...smallScenario, runs: [{ algorithm: 'fedpdd', coordinator: { teacherCodec: 'int16' } }] }, 'bad.json')).toThrow(
+      'runs.0.coordinator.teacherCodec: Unknown logit codec "int16": expected float32, float16, int8 or top-k:K',
+    );
+    expect(() => scenarioFromJson({ ...smallScenario, pool: { hosts: 2 } }, 'bad.json')).toThrow('pool applies to cross-device partitions only');
     expect(() => scenarioFromJson({ ...smallScenario, runs: [{ algorithm: 'fedpdd' }, { algorithm: 'fedpdd' }] }, 'bad.json')).toThrow('repeats the run name "fedpdd"');
-    expect(() => scenarioFromJson({ ...smallScenario, learner: { temprature: 2 } }, 'bad.json')).toThrow('temprature');
+    expect(() => scenarioFromJson({ ...smallScenario, learner: { temprature: 2 } }, 'bad.json')).toThrow('learner: Unrecognized key: "temprature"');
+    expect(() => scenarioFromJson({ ...smallScenario, learner: { student: { embedingDim: 8 } } }, 'bad.json')).toThrow('learner.student: Unrecognized key: "embedingDim"');
     expect(() => scenarioFromJson({ ...smallScenario, runs: [{ algorithm: 'fedavg', students: [{ embeddingDim: 8 }, { embeddingDim: 16 }] }] }, 'bad.json')).toThrow('fedavg averages parameters and needs one architecture');
 
-    const badCodec = scenarioFromJson({ ...smallScenario, runs: [{ algorithm: 'fedpdd', coordinator: { uploadCodec: 'top-k' } }] }, path.join(directory, 'bad.json'));
-    await expect(runSimulation(badCodec, { outputDirectory: path.join(directory, 'bad-runs'), command: 'test', quiet: true })).rejects.toThrow('uploadCodec: Invalid codec "top-k"');
+    expect(() => scenarioFromJson({ ...smallScenario, runs: [{ algorithm: 'fedpdd', coordinator: { uploadCodec: 'top-k' } }] }, 'bad.json')).toThrow(
+      'runs.0.coordinator.uploadCodec: Invalid codec "top-k": write top-k:K',
+    );
+  });
+
+  it('names an --output path that is a file', async () => {
+    const scenario = scenarioFromJson({ ...smallScenario, runs: [{ algorithm: 'popularity' }] }, path.join(directory, 'scenario.json'));
+    const file = path.join(directory, 'a-file');
+    await writeFile(file, 'not a folder');
+    await expect(runSimulation(scenario, { outputDirectory: file, command: 'test', quiet: true })).rejects.toThrow(`--output "${file}" is invalid: part of that path is a file`);
   });
 });

@@ -78,12 +78,15 @@ const settingsOverridesSchema = z
   })
   .partial();
 
-/** Validates parsed JSON and merges it over the defaults. `source` names the file in errors. */
-export function fedPddSettingsFromJson(value: unknown, source: string): FedPddSettings {
+/**
+ * Validates parsed JSON and merges it over the defaults. `source` names the file in errors, and
+ * `field` names the settings' place in it when they are nested in a larger file, such as `learner`.
+ */
+export function fedPddSettingsFromJson(value: unknown, source: string, field?: string): FedPddSettings {
   const parsed = settingsOverridesSchema.safeParse(value);
   if (!parsed.success) {
     throw new Error(
-      `Invalid FedPDD settings in ${source}: ${describeSchemaError(parsed.error, 'settings')}. ` +
+      `Invalid FedPDD settings in ${source}: ${describeSchemaError(parsed.error, field ?? 'settings', field ? `${field}.` : '')}. ` +
         'Correct or remove these fields: every field is optional and falls back to its default.',
     );
   }

@@ -57,7 +57,8 @@ async function main(): Promise<void> {
 
   const fromFile = values.settings ? await readFedPddSettingsFile(values.settings) : DEFAULT_FEDPDD_SETTINGS;
   const settings: FedPddSettings = { ...fromFile, seed };
-  const logger = pino({ level: values['log-level'] }, pino.destination(2));
+  // Synchronous writes: a parent may stop this process right after its last message, and buffered lines would be lost.
+  const logger = pino({ level: values['log-level'] }, pino.destination({ dest: 2, sync: true }));
 
   const learner = createLearner(values.algorithm, await loadInteractions(values.data), settings);
   const client = new FederationClient({

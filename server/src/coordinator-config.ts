@@ -150,8 +150,25 @@ export function resolveCoordinatorConfig(
     } catch (error) {
       throw new Error(`${key}: ${(error as Error).message}`);
     }
+    // Parameters and patterns travel as one matrix, where top-k would keep K values of the whole.
+    if (config.exchange !== 'logits' && String(config[key]).startsWith('top-k')) {
+      throw new Error(
+        `${key} is "${config[key]}", but top-k suits logits on a transfer set only; the ${config.exchange} exchange ` +
+          'needs float32, float16 or int8.',
+      );
+    }
   }
   if (config.exchange !== 'logits') return config;
+
+  if (config.uploadByteBudget !== null) {
+    const oneProbe = codecFromSpec(config.uploadCodec).encodedBytes({ probes: 1, candidates: config.candidatesPerRound });
+    if (oneProbe > config.uploadByteBudget) {
+      throw new Error(
+        `uploadByteBudget is ${config.uploadByteBudget} bytes, less than the ${oneProbe} bytes of one probe's logits ` +
+          `for ${config.candidatesPerRound} candidates in ${config.uploadCodec}. Raise the budget, or lower candidatesPerRound.`,
+      );
+    }
+  }
 
   // The first round scores the whole catalog with fewer probes: its evidence is one count per item.
   const shape = { probes: config.probesPerRound, candidates: config.candidatesPerRound };

@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   if (values.rounds) config.rounds = integerOption('--rounds', values.rounds, 1);
   if (values['min-clients']) config.minClients = integerOption('--min-clients', values['min-clients'], 1);
 
-  const logger = pino({ level: values['log-level'] }, pino.destination(2));
+  // Synchronous writes: a parent may stop this process right after its last message, and buffered lines would be lost.
+  const logger = pino({ level: values['log-level'] }, pino.destination({ dest: 2, sync: true }));
   const coordinator = new Coordinator({ ...config, itemIds: config.itemIds, logger });
   // Listen for the parent's exit before starting, so that a parent gone during start-up still stops this process.
   const cancelStopWithParent = process.send ? stopWithParent(() => logger.warn('parent process exited; stopping the coordinator')) : () => {};

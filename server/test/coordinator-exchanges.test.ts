@@ -138,6 +138,8 @@ describe('coordinator exchanges', () => {
     expect(() => new Coordinator({ itemIds, ...small, teacherCodec: 'float8' })).toThrow('teacherCodec: Unknown logit codec "float8"');
     expect(() => new Coordinator({ itemIds, ...small, exchange: 'item-patterns', rounds: 3 })).toThrow('set rounds to 1');
     expect(() => new Coordinator({ itemIds, ...small, aggregation: 'trimmed-mean', aggregationParameters: { trim: 0.6 } })).toThrow('Invalid trim 0.6');
+    expect(() => new Coordinator({ itemIds, ...small, exchange: 'parameters', uploadCodec: 'top-k:4' })).toThrow('top-k suits logits on a transfer set only');
+    expect(() => new Coordinator({ itemIds, ...small, uploadByteBudget: 10 })).toThrow('uploadByteBudget is 10 bytes, less than the 40 bytes of one probe');
     expect(() => new Coordinator({ itemIds, probesPerRound: 60, candidatesPerRound: 60, maxMessageBytes: 8_000 })).toThrow('choose a smaller uploadCodec');
     expect(() => new Coordinator({ itemIds, probesPerRound: 60, candidatesPerRound: 60, maxMessageBytes: 8_000, uploadCodec: 'top-k:4' })).not.toThrow();
   });

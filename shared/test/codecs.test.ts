@@ -302,7 +302,7 @@ describe('createLogitCodec', () => {
   });
 
   it('rejects unknown names', () => {
-    expect(() => createLogitCodec('float8')).toThrow('Unknown logit codec "float8": expected one of float32');
+    expect(() => createLogitCodec('float8')).toThrow('Unknown logit codec "float8": expected float32, float16, int8 or top-k:K');
   });
 
   it('requires k for top-k', () => {

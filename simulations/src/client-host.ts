@@ -49,7 +49,7 @@ export type HostMessage =
   | { type: 'host-finished'; peakMemoryBytes: number };
 
 async function host(start: HostStart): Promise<void> {
-  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const logger = pino({ level: 'warn' }, pino.destination({ dest: 2, sync: true }));
   const table = await loadInteractions(start.dataFile);
   const index = rowsByUser(table);
 

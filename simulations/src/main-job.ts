@@ -5,7 +5,7 @@
 // 3. Run the coordinator and the clients as separate processes over socket.io on 127.0.0.1.
 // 4. Train the references: popularity, each client alone (local), all data pooled (central).
 // 5. Write report.json and report.md to runs/<timestamp>/ and return the report.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { DEFAULT_FEDPDD_SETTINGS, type FedPddSettings } from '@distillate/client';
@@ -15,6 +15,7 @@ import { buildDataset, formatInteractionsCsv, loadInteractions, splitLeaveOneOut
 import { evaluatePopularity, sumEvaluations, trainStudentBaselines } from './baselines.js';
 import { runFederation } from './federation-run.js';
 import { type MethodResult, type RunReport, gapClosed, methodResult, writeReport } from './report.js';
+import { createOutputFolder } from './output-folder.js';
 import { RunProgress } from './run-progress.js';
 import { type PartitionScheme, partitionUsers } from './user-partition.js';
 
@@ -169,17 +170,6 @@ export async function runMainJob(options: MainJobOptions): Promise<{ report: Run
 /** Creates <output>/<timestamp>/clients and returns <output>/<timestamp>. */
 async function createRunDirectory(outputDirectory: string, started: number): Promise<string> {
   const runDirectory = path.join(outputDirectory, new Date(started).toISOString().replace(/[:.]/g, '-'));
-  try {
-    await mkdir(path.join(runDirectory, 'clients'), { recursive: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR' || code === 'EEXIST') {
-      throw new Error(`--output "${outputDirectory}" is invalid: part of that path is a file, not a folder. Give a folder path, such as --output runs.`);
-    }
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new Error(`Cannot create a run folder in --output "${outputDirectory}" (${code}). Give a folder you can write to.`);
-    }
-    throw error;
-  }
+  await createOutputFolder(path.join(runDirectory, 'clients'), outputDirectory);
   return runDirectory;
 }

@@ -6,13 +6,26 @@ import path from 'node:path';
 
 import { type FedPddSettings, fedPddSettingsFromJson } from '@distillate/client';
 import { AGGREGATION_STRATEGIES, type CoordinatorConfig } from '@distillate/server';
-import { BUILT_IN_DATASETS, describeSchemaError, readJsonFile } from '@distillate/shared';
+import { BUILT_IN_DATASETS, codecFromSpec, describeSchemaError, readJsonFile } from '@distillate/shared';
 import { z } from 'zod';
 
 import { ALGORITHMS, type Algorithm, FEDERATED_PRESETS, isFederated } from './algorithms.js';
 import { MAIN_JOB_FEDPDD_SETTINGS } from './main-job.js';
 
 const integerAtLeast = (minimum: number) => z.number().int().min(minimum);
+
+/** An enum whose error quotes the value it got. */
+const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) =>
+  z.enum(values, { error: (issue) => `got ${JSON.stringify(issue.input)}; expected one of ${values.join(', ')}` });
+
+/** A codec spec, checked by the codec registry so the error names the field. */
+const codecSpec = z.string().superRefine((spec, context) => {
+  try {
+    codecFromSpec(spec);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
 
 const coordinatorOverridesSchema = z
   .strictObject({
@@ -22,12 +35,12 @@ const coordinatorOverridesSchema = z
     popularityExponent: z.number().min(0),
     publicProbeShare: z.number().min(0).max(1),
     uploadByteBudget: integerAtLeast(1),
-    aggregation: z.enum(AGGREGATION_STRATEGIES),
+    aggregation: oneOf(AGGREGATION_STRATEGIES),
     aggregationParameters: z
       .strictObject({ temperature: z.number().positive(), trim: z.number().min(0).lt(0.5), evidencePrior: z.number().positive() })
       .partial(),
-    uploadCodec: z.string(),
-    teacherCodec: z.string(),
+    uploadCodec: codecSpec,
+    teacherCodec: codecSpec,
     globalPatterns: integerAtLeast(1),
     roundTimeoutMs: integerAtLeast(1),
     reportTimeoutMs: integerAtLeast(1),
@@ -41,7 +54,7 @@ const learnerOverridesSchema = z.record(z.string(), z.unknown());
 const runSchema = z.strictObject({
   /** Label of the run in tables and charts; defaults to the algorithm's name. */
   name: z.string().min(1).optional(),
-  algorithm: z.enum(ALGORITHMS),
+  algorithm: oneOf(ALGORITHMS),
   coordinator: coordinatorOverridesSchema.optional(),
   learner: learnerOverridesSchema.optional(),
   /** Student settings given to the clients in turn (client i gets entry i mod length), to mix architectures in one run. */
@@ -58,11 +71,11 @@ const scenarioSchema = z.strictObject({
   partition: z
     .strictObject({
       /** cross-silo: `clients` clients of many users each; cross-device: one client per private user. */
-      setting: z.enum(['cross-silo', 'cross-device']).default('cross-silo'),
+      setting: oneOf(['cross-silo', 'cross-device']).default('cross-silo'),
       /** Clients of a cross-silo partition; cross-device ignores it. */
       clients: integerAtLeast(1).default(8),
       /** Assignment of users to clients (cross-silo), or draw of the clients of a round (cross-device). */
-      assignment: z.enum(['iid', 'dirichlet']).default('dirichlet'),
+      assignment: oneOf(['iid', 'dirichlet']).default('dirichlet'),
       concentration: z.number().positive().default(0.5),
       /** Share of the clients that take part in each round. */
       participation: z.number().gt(0).max(1).default(1),
@@ -107,6 +120,12 @@ export function scenarioFromJson(value: unknown, source: string): Scenario {
   }
 
   const file = parsed.data;
+  if (file.partition.setting === 'cross-silo' && typeof value === 'object' && value !== null && 'pool' in value) {
+    throw new Error(
+      `Invalid scenario in ${source}: pool applies to cross-device partitions only, where clients share host processes. ` +
+        'Remove it, or set partition.setting to cross-device.',
+    );
+  }
   const names = new Set<string>();
   const runs = file.runs.map((run, index): ScenarioRun => {
     const name = run.name ?? run.algorithm;
@@ -116,11 +135,11 @@ export function scenarioFromJson(value: unknown, source: string): Scenario {
     names.add(name);
 
     const learnerJson = mergeLearnerJson(file.learner, run.learner ?? {});
-    const learner = fedPddSettingsFromJson(mergeLearnerJson(MAIN_JOB_LEARNER_JSON, learnerJson), `${source}, run "${name}"`);
+    const learner = fedPddSettingsFromJson(mergeLearnerJson(MAIN_JOB_LEARNER_JSON, learnerJson), `${source}, run "${name}"`, 'learner');
     const preset = isFederated(run.algorithm) ? FEDERATED_PRESETS[run.algorithm] : null;
     const coordinator = { ...preset?.coordinatorDefaults, ...file.coordinator, ...run.coordinator, ...preset?.coordinator };
     const clientLearners = run.students?.map((student, turn) =>
-      withSeed(fedPddSettingsFromJson(mergeLearnerJson(MAIN_JOB_LEARNER_JSON, mergeLearnerJson(learnerJson, { student })), `${source}, run "${name}", students.${turn}`), file.seed),
+      withSeed(fedPddSettingsFromJson(mergeLearnerJson(MAIN_JOB_LEARNER_JSON, mergeLearnerJson(learnerJson, { student })), `${source}, run "${name}"`, `students.${turn}`), file.seed),
     );
     if (clientLearners && run.algorithm === 'fedavg' && new Set(clientLearners.map((settings) => JSON.stringify(settings.student))).size > 1) {
       throw new Error(`Invalid scenario in ${source}: run "${name}" mixes students, but fedavg averages parameters and needs one architecture. Remove "students" or choose a distillation algorithm.`);

@@ -20,6 +20,7 @@ import { type FederationOutcome, runFederation } from './federation-run.js';
 import type { Scenario, ScenarioRun } from './scenario.js';
 import { SimulationProgress } from './simulation-progress.js';
 import { type RunResult, type SimulationReport, roundSeries, runResult, writeSimulationReport } from './simulation-report.js';
+import { createOutputFolder } from './output-folder.js';
 import { choosePublicUsers } from './public-users.js';
 import { sampleRoundCohort } from './round-cohorts.js';
 import { activityLevels, partitionUsers } from './user-partition.js';
@@ -78,7 +79,7 @@ export async function runSimulation(
     }
 
     const directory = path.join(options.outputDirectory, `${slug(scenario.name)}-${new Date(started).toISOString().replace(/[:.]/g, '-')}`);
-    await mkdir(path.join(directory, 'clients'), { recursive: true });
+    await createOutputFolder(path.join(directory, 'clients'), options.outputDirectory);
     const privateDataFile = path.join(directory, 'clients', 'private.csv');
     await writeFile(privateDataFile, formatInteractionsCsv(dataset, privateUsers.map((user) => dataset.users[user])));
     // Cross-silo clients run as processes of their own, each reading its file; cross-device clients share one file in a pool.

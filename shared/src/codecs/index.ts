@@ -63,8 +63,7 @@ export function createLogitCodec(name: string, options: LogitCodecOptions = {}):
 
     default:
       throw new Error(
-        `Unknown logit codec "${name}": expected one of ${LOGIT_CODECS.join(', ')}. ` +
-          'Choose a codec from LOGIT_CODECS.',
+        `Unknown logit codec "${name}": expected float32, float16, int8 or top-k:K (K logits kept per probe).`,
       );
   }
 }

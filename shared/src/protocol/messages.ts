@@ -126,9 +126,12 @@ export interface ClientToServerEvents {
   'round:metrics': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
 }
 
-/** Formats a zod error as one line that names each invalid field; `whole` names the top-level value. */
-export function describeSchemaError(error: z.ZodError, whole = 'message'): string {
+/**
+ * Formats a zod error as one line that names each invalid field. `whole` names the top-level
+ * value, and `prefix` goes before every field path, for a value nested in a larger file.
+ */
+export function describeSchemaError(error: z.ZodError, whole = 'message', prefix = ''): string {
   return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : whole}: ${issue.message}`)
+    .map((issue) => `${issue.path.length > 0 ? prefix + issue.path.join('.') : whole}: ${issue.message}`)
     .join('; ');
 }
