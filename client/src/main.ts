@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   try {
     // Awaiting both together handles a failure during registration, which rejects both.
     const [, finalReport] = await Promise.all([client.connect(), client.finished()]);
-    sendToParent({ type: 'finished', clientId: client.clientId, report: finalReport });
+    await sendToParent({ type: 'finished', clientId: client.clientId, report: finalReport });
     if (!process.send) console.log(JSON.stringify({ clientId: client.clientId, report: finalReport }));
   } finally {
     cancelStopWithParent();

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   }
 
   const results = await coordinator.results();
-  sendToParent({ type: 'results', results });
+  await sendToParent({ type: 'results', results });
   await coordinator.stop();
   cancelStopWithParent();
   if (process.connected) process.disconnect();

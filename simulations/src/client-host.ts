@@ -76,9 +76,9 @@ async function host(start: HostStart): Promise<void> {
     clients.map(async ({ hosted, client }) => {
       try {
         const [, report] = await Promise.all([client.connect(), client.finished()]);
-        sendToParent({ type: 'finished', index: hosted.index, clientId: client.clientId!, report } satisfies HostMessage);
+        await sendToParent({ type: 'finished', index: hosted.index, clientId: client.clientId!, report } satisfies HostMessage);
       } catch (error) {
-        sendToParent({ type: 'failed', index: hosted.index, error: error instanceof Error ? error.message : String(error) } satisfies HostMessage);
+        await sendToParent({ type: 'failed', index: hosted.index, error: error instanceof Error ? error.message : String(error) } satisfies HostMessage);
       } finally {
         client.close();
       }
@@ -86,7 +86,7 @@ async function host(start: HostStart): Promise<void> {
   );
   cancelStopWithParent();
   // maxRSS is in kibibytes: the peak resident memory of this process over its life.
-  sendToParent({ type: 'host-finished', peakMemoryBytes: process.resourceUsage().maxRSS * 1024 } satisfies HostMessage);
+  await sendToParent({ type: 'host-finished', peakMemoryBytes: process.resourceUsage().maxRSS * 1024 } satisfies HostMessage);
 }
 
 process.once('message', (start: HostStart) => {

@@ -2,9 +2,14 @@
 // The child reports to the parent while the IPC channel is open. It ends itself when the channel
 // closes, which happens when the parent exits, even by SIGKILL.
 
-/** Sends a message to the parent process if the IPC channel is still open, and drops it otherwise. */
-export function sendToParent(message: object): void {
-  if (process.connected) process.send!(message);
+/**
+ * Sends a message to the parent process if the IPC channel is still open, and drops it
+ * otherwise. Resolves once the message has left this process: await it before disconnecting,
+ * or a large message still being written is lost.
+ */
+export function sendToParent(message: object): Promise<void> {
+  if (!process.connected) return Promise.resolve();
+  return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
 }
 
 /**
