@@ -26,7 +26,14 @@ describe('simulate cross-device', () => {
         baselineEpochs: 2,
         coordinator: { probesPerRound: 8, candidatesPerRound: 32, uploadCodec: 'int8' },
         learner: { student: { embeddingDim: 8 }, warmupEpochs: 2, localEpochs: 1, finalEpochs: 1 },
-        runs: [{ algorithm: 'fedpdd' }, { algorithm: 'fedavg' }, { algorithm: 'fedsplit' }, { algorithm: 'local' }, { algorithm: 'popularity' }],
+        runs: [
+          { algorithm: 'fedpdd' },
+          { name: 'fedpdd mixed', algorithm: 'fedpdd', students: [{ architecture: 'pooled-embedding' }, { architecture: 'attention-pooled', attentionDim: 4 }] },
+          { algorithm: 'fedavg' },
+          { algorithm: 'fedsplit' },
+          { algorithm: 'local' },
+          { algorithm: 'popularity' },
+        ],
       },
       path.join(directory, 'scenario.json'),
     );

@@ -26,6 +26,8 @@ export interface HostedClient {
   /** Users of the data file this client holds. */
   userIds: string[];
   identitySeed: string;
+  /** This client's learner settings, when a run mixes students; otherwise the host's. */
+  settings?: FedPddSettings;
 }
 
 export interface HostStart {
@@ -60,7 +62,7 @@ async function host(start: HostStart): Promise<void> {
   const clients = start.clients.map((hosted) => {
     const interactions = selectUsers(table, hosted.userIds, index);
     const stateFile = path.join(start.stateDirectory, `client-${hosted.index + 1}.bin`);
-    const learner = suspendingLearner(createLearner(start.algorithm, interactions, start.settings, stateFile), gate);
+    const learner = suspendingLearner(createLearner(start.algorithm, interactions, hosted.settings ?? start.settings, stateFile), gate);
     const client = new FederationClient({
       url: start.url,
       identity: identityFromSeed(hosted.identitySeed),

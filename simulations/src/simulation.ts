@@ -122,7 +122,10 @@ export async function runSimulation(
           clientDataFiles,
           coordinator,
           fedpdd: run.learner,
-          pool,
+          pool: pool && {
+            ...pool,
+            clients: pool.clients.map((client) => ({ ...client, settings: run.clientLearners?.[client.index % run.clientLearners.length] })),
+          },
           clientSettings: run.clientLearners && clientDataFiles.map((_, index) => run.clientLearners![index % run.clientLearners!.length]),
           algorithm: run.algorithm,
           seed: scenario.seed,
