@@ -19,7 +19,9 @@ const MAX_FLOAT32 = 3.4028234663852886e38;
  * softmax distributions. A student then distils softmax(mean_p / T): the lower T, the sharper.
  *
  * NOTE: softmax(mean_p / T) is how DS-FL's entropy reduction averaging is usually described.
- * Confirm it against the paper before comparing figures with it.
+ * Confirm it against the paper before comparing figures with it. The default T suits a few
+ * classes: over 1,024 candidates the mean probabilities are near 0.001, so T = 0.1 leaves the
+ * teacher nearly uniform, and sharpening needs T near 0.002.
  */
 export class EntropyReduction implements AggregationStrategy {
   readonly name = 'entropy-reduction';
