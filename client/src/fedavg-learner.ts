@@ -10,7 +10,7 @@ import { type InteractionTable, type RoundMetrics, type UserSplit, buildDataset,
 
 import type { LocalEvaluation, ParameterLearner } from './federated-learner.js';
 import { readLearnerState, writeLearnerState } from './learner-state-file.js';
-import { evaluateStudent, selectionScore } from './local-evaluation.js';
+import { evaluateStudent, finalEvaluation, roundEvaluation, selectionScore } from './local-evaluation.js';
 import { createStudent } from './student/create-student.js';
 import type { Student, StudentConfig } from './student/student.js';
 import { initializeTensorFlow } from './student/tensorflow-backend.js';
@@ -99,20 +99,11 @@ export class FedAvgLearner implements ParameterLearner {
 
   async finish(): Promise<LocalEvaluation> {
     await this.train(this.settings.finalEpochs);
-    const best = this.bestStudent!;
-    return {
-      test: evaluateStudent(best, this.splits, 'test', this.settings.seed),
-      validation: evaluateStudent(best, this.splits, 'validation', this.settings.seed),
-      finalStudentValidation: evaluateStudent(this.requireStudent(), this.splits, 'validation', this.settings.seed),
-      bestRound: this.bestRound,
-    };
+    return finalEvaluation(this.bestStudent!, this.requireStudent(), this.splits, this.settings.seed, this.bestRound);
   }
 
   evaluateRound(): RoundMetrics {
-    return {
-      test: evaluateStudent(this.bestStudent!, this.splits, 'test', this.settings.seed),
-      validation: evaluateStudent(this.bestStudent!, this.splits, 'validation', this.settings.seed),
-    };
+    return roundEvaluation(this.bestStudent!, this.splits, this.settings.seed);
   }
 
   private async train(epochs: number): Promise<void> {

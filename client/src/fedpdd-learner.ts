@@ -26,7 +26,7 @@ import {
 
 import type { LocalEvaluation, LogitLearner } from './federated-learner.js';
 import { readLearnerState, writeLearnerState } from './learner-state-file.js';
-import { evaluateStudent, selectionScore } from './local-evaluation.js';
+import { evaluateStudent, finalEvaluation, roundEvaluation, selectionScore } from './local-evaluation.js';
 import { createStudent } from './student/create-student.js';
 import { scoreContextsInBatches } from './student/scoring.js';
 import type { Student, StudentConfig } from './student/student.js';
@@ -208,20 +208,11 @@ export class FedPddLearner implements LogitLearner {
   async finish(): Promise<LocalEvaluation> {
     // A client that was never sampled for a round has not trained yet: it warms up instead.
     await this.train(this.roundsAnswered === 0 ? this.settings.warmupEpochs : this.settings.finalEpochs);
-    const best = this.bestStudent!;
-    return {
-      test: evaluateStudent(best, this.splits, 'test', this.settings.seed),
-      validation: evaluateStudent(best, this.splits, 'validation', this.settings.seed),
-      finalStudentValidation: evaluateStudent(this.requireStudent(), this.splits, 'validation', this.settings.seed),
-      bestRound: this.bestRound,
-    };
+    return finalEvaluation(this.bestStudent!, this.requireStudent(), this.splits, this.settings.seed, this.bestRound);
   }
 
   evaluateRound(): RoundMetrics {
-    return {
-      test: evaluateStudent(this.bestStudent!, this.splits, 'test', this.settings.seed),
-      validation: evaluateStudent(this.bestStudent!, this.splits, 'validation', this.settings.seed),
-    };
+    return roundEvaluation(this.bestStudent!, this.splits, this.settings.seed);
   }
 
   private async train(epochs: number): Promise<void> {

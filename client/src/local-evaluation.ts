@@ -1,11 +1,13 @@
 import {
   type EvaluationPurpose,
   type EvaluationSums,
+  type RoundMetrics,
   type UserSplit,
   evaluateScorer,
   metricMeans,
 } from '@distillate/shared';
 
+import type { LocalEvaluation } from './federated-learner.js';
 import { scoreContexts } from './student/scoring.js';
 import type { Student } from './student/student.js';
 
@@ -29,4 +31,28 @@ export function evaluateStudent(
  */
 export function selectionScore(validation: EvaluationSums): number {
   return metricMeans(validation.full).ndcg[10] + metricMeans(validation.sampled).ndcg[10];
+}
+
+/** Evaluates what a client reports at the end: its best past student on test and validation, and its final student on validation. */
+export function finalEvaluation(
+  best: Student,
+  final: Student,
+  splits: readonly UserSplit[],
+  seed: number,
+  bestRound: number,
+): LocalEvaluation {
+  return {
+    test: evaluateStudent(best, splits, 'test', seed),
+    validation: evaluateStudent(best, splits, 'validation', seed),
+    finalStudentValidation: evaluateStudent(final, splits, 'validation', seed),
+    bestRound,
+  };
+}
+
+/** Evaluates the best past student after a round, for the coordinator's per-round metrics. */
+export function roundEvaluation(best: Student, splits: readonly UserSplit[], seed: number): RoundMetrics {
+  return {
+    test: evaluateStudent(best, splits, 'test', seed),
+    validation: evaluateStudent(best, splits, 'validation', seed),
+  };
 }

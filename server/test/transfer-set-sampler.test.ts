@@ -39,7 +39,7 @@ describe('TransferSetSampler', () => {
     expect(rare).toBeGreaterThanOrEqual(25);
   });
 
-  it('takes a share of later probes from public users, and none in the first round', () => {
+  it('mixes in public-user probes after the first round', () => {
     const publicProbes = Array.from({ length: 30 }, (_, user) => Int32Array.of(user, user + 100, user + 200));
     const sampler = new TransferSetSampler({ ...config, publicProbes, publicProbeShare: 0.5 });
     const census = sampler.sample(1);

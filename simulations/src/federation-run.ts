@@ -107,7 +107,7 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
     });
     const results = nextMessage<{ type: 'results'; results: FederationResults }>(coordinator, 'results', 'coordinator', coordinatorLog);
     // Awaited only once the clients finish; until then a coordinator that exits early must not
-    // crash the process with an unhandled rejection. The await below still sees the error.
+    // crash the process with an unhandled rejection. The await below still receives the error.
     results.catch(() => {});
 
     report();

@@ -1,5 +1,5 @@
-// Creating a run's folder under the folder the user gave with --output, with errors that say
-// what is wrong with that path.
+// Creation of a run's folder under the folder the user gave with --output, with errors that name
+// the problem with that path.
 import { mkdir } from 'node:fs/promises';
 
 /** Creates `folder` and its parents. `outputDirectory` is the --output value, named in errors. */

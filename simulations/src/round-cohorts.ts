@@ -2,10 +2,9 @@
 //
 // Why participation is where non-IID lives in cross-device: a cross-device client stores one
 // person's history, so the partition is fixed and there is no assignment left to skew. Each
-// client's data already differs from the others' as much as two people's tastes differ. What the
-// simulation still chooses is who takes part in a round, and in a real fleet that need not be a
-// uniform draw, because whether a device can train at a given time depends on how its owner uses
-// it. A cohort skewed toward one kind of user gives a teacher that leans toward that kind, and the
+// client's data already differs from the others' as much as two people's tastes differ. The
+// simulation still chooses who takes part in a round. In a real fleet that need not be a uniform
+// draw, because whether a device can train at a given time depends on how its owner uses it. A cohort skewed toward one kind of user gives a teacher that leans toward that kind, and the
 // next round's cohort may pull it elsewhere. The scheme sets how each cohort is drawn:
 // - iid: each round, a uniform sample of clients without replacement;
 // - dirichlet: each round, a Dirichlet(concentration) draw over activity levels sets how much of

@@ -18,7 +18,7 @@ const integerAtLeast = (minimum: number) => z.number().int().min(minimum);
 const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) =>
   z.enum(values, { error: (issue) => `got ${JSON.stringify(issue.input)}; expected one of ${values.join(', ')}` });
 
-/** A codec spec, checked by the codec registry so the error names the field. */
+/** Codec spec, checked by the codec registry so that the error names the field. */
 const codecSpec = z.string().superRefine((spec, context) => {
   try {
     codecFromSpec(spec);

@@ -16,7 +16,7 @@ import { type Dataset, createRandom, randomDirichlet, shuffleInPlace } from '@di
 export type PartitionSetting = 'cross-silo' | 'cross-device';
 
 /**
- * How non-IID data is simulated. In cross-silo it governs which users each client gets. In
+ * Scheme of non-IID data. In cross-silo it governs which users each client gets. In
  * cross-device every client has one user, so it governs which clients take part in a round.
  */
 export type PartitionScheme = 'iid' | 'dirichlet';

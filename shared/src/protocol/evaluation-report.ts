@@ -35,7 +35,7 @@ export const evaluationReportSchema = z.object({
 export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
 
 /**
- * Metric sums a client sends after each round when the coordinator asks for them (simulations
+ * Metric sums a client sends after each round when the coordinator requests them (simulations
  * do, to chart learning per round): its current best student on its own users' held-out items.
  */
 export const roundMetricsSchema = z.object({

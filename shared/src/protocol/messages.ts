@@ -5,7 +5,7 @@ import { z } from 'zod';
 export const PROTOCOL_VERSION = 2;
 
 /**
- * What clients upload and the coordinator sends back in a federation:
+ * Payloads that clients upload and the coordinator sends back in a federation:
  * - `logits`: logits on the round's transfer set; the coordinator aggregates them into a teacher.
  * - `parameters`: the student's weights as one vector; the coordinator averages them (FedAvg).
  * - `item-patterns`: non-negative item patterns [patterns × items], sent once; the coordinator
