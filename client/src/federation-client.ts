@@ -45,6 +45,13 @@ export interface FederationClientOptions {
   learner: FederatedLearner;
   /** Expected fingerprint of the coordinator's keys; the client refuses any other coordinator. */
   coordinatorFingerprint?: string;
+  /** One-time enrollment token, for a coordinator that admits new clients by token. */
+  enrollmentToken?: string;
+  /** PEM certificates to trust for an https coordinator, such as its self-signed certificate. */
+  ca?: string;
+  /** Reconnection backoff: first delay and largest delay, in milliseconds (defaults 500 and 10,000). */
+  reconnectionDelayMs?: number;
+  reconnectionDelayMaxMs?: number;
   logger?: Logger;
 }
 
@@ -71,6 +78,16 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
   private readonly transferSets = new Map<number, TransferSet>();
   /** Rounds this client uploaded for and has no teacher for yet. */
   private readonly answered = new Set<number>();
+  /** Rounds whose teacher this client has learned from; a teacher sent again is ignored. */
+  private readonly taught = new Set<number>();
+  /** The plaintext of the latest upload, kept until its teacher arrives so that a task sent again after a reconnection is answered without training twice. */
+  private lastAnswer: { roundId: number; payload: Uint8Array } | null = null;
+  /** The evaluation report, kept so that a request sent again is answered without evaluating twice. */
+  private report: EvaluationReport | null = null;
+  /** Resolves once the current connection has registered; replaced on every disconnection. */
+  private session: Promise<void>;
+  private sessionOpened: () => void = () => {};
+  private maxMessageBytes = Number.POSITIVE_INFINITY;
   /** Messages are handled one at a time, in arrival order. */
   private work: Promise<void> = Promise.resolve();
   private prepared = false;
@@ -83,25 +100,33 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
   constructor(private readonly options: FederationClientOptions) {
     super();
     this.logger = (options.logger ?? pino({ level: 'info' })).child({ component: 'client' });
+    this.session = new Promise((resolve) => (this.sessionOpened = resolve));
   }
 
   /** Connects and registers; resolves with the client id. */
   connect(): Promise<string> {
     const socket: FederationSocket = io(this.options.url, {
       transports: ['websocket'],
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 10_000,
+      // socket.io-client retries with exponential backoff and jitter between these delays, without limit.
+      reconnectionDelay: this.options.reconnectionDelayMs ?? 500,
+      reconnectionDelayMax: this.options.reconnectionDelayMaxMs ?? 10_000,
+      ca: this.options.ca,
     });
     this.socket = socket;
     this.countBytes(socket);
 
     return new Promise<string>((resolve, reject) => {
-      socket.on('session:challenge', (message) =>
-        this.enqueue(async () => {
-          const clientId = await this.register(message);
-          resolve(clientId);
-        }, reject),
-      );
+      // Registration runs outside the message queue: a task waiting there for a session must not block the next registration.
+      let registering: Promise<void> = Promise.resolve();
+      socket.on('session:challenge', (message) => {
+        registering = registering
+          .then(async () => {
+            if (this.failure !== null) return;
+            resolve(await this.register(message));
+            this.sessionOpened();
+          })
+          .catch((error: unknown) => this.fail(error, reject));
+      });
       socket.on('round:task', (message) => this.enqueue(() => this.onTask(message)));
       socket.on('round:teacher', (message) => this.enqueue(() => this.onTeacher(message)));
       socket.on('federation:complete', (message) => this.enqueue(() => this.onComplete(message)));
@@ -117,6 +142,7 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
         failedAttempts = 0;
       });
       socket.on('disconnect', (reason) => {
+        this.session = new Promise((resolve) => (this.sessionOpened = resolve));
         // 'io client disconnect' is this client closing the socket itself, as it does when it finishes.
         if (reason === 'io client disconnect') this.logger.info({ reason }, 'disconnected from coordinator');
         else this.logger.warn({ reason }, 'disconnected from coordinator');
@@ -133,16 +159,74 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
     this.socket?.close();
   }
 
-  private enqueue(task: () => Promise<void>, onError?: (error: Error) => void): void {
+  private enqueue(task: () => Promise<void>): void {
     // After a failure the client stops, so messages still queued behind it are dropped.
-    this.work = this.work.then(() => (this.failure === null ? task() : undefined)).catch((error: unknown) => {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      this.failure = failure;
-      this.logger.error({ err: failure.message }, 'client task failed');
-      onError?.(failure);
-      this.completion?.reject(failure);
-      this.emit('error', failure);
+    this.work = this.work.then(() => (this.failure === null ? task() : undefined)).catch((error: unknown) => this.fail(error));
+  }
+
+  private fail(error: unknown, onError?: (error: Error) => void): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.failure = failure;
+    this.logger.error({ err: failure.message }, 'client task failed');
+    onError?.(failure);
+    this.completion?.reject(failure);
+    this.emit('error', failure);
+  }
+
+  /**
+   * Sends a sealed message once this connection has registered, and returns the reply. A
+   * message lost to a disconnection, or rejected because the new connection had not registered
+   * yet, is sent again on the next session, until `deadline` (Unix milliseconds) passes.
+   */
+  private async sendWhenRegistered(
+    event: 'round:upload' | 'round:metrics' | 'evaluation:report',
+    roundId: number,
+    payload: Uint8Array,
+    deadline: number,
+  ): Promise<UploadReply> {
+    for (;;) {
+      await this.session;
+      const sealed = sealUpload({ roundId, clientId: this.clientId!, sequence: ++this.sequence }, payload, this.sharedKey!);
+      try {
+        const reply =
+          event === 'round:upload' && sealed.byteLength > this.maxMessageBytes
+            ? await this.sendInParts(roundId, sealed)
+            : await this.request(event, { protocolVersion: PROTOCOL_VERSION, roundId, upload: sealed });
+        if (reply.ok || reply.reason !== 'not-registered') return reply;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`Sending ${event} for round ${roundId} failed and its deadline passed: ${(error as Error).message}`);
+        this.logger.warn({ roundId, event, err: (error as Error).message }, 'message not acknowledged; sending it again once reconnected');
+        continue;
+      }
+      if (Date.now() > deadline) return { ok: false, reason: 'not-registered', error: `The deadline of round ${roundId} passed before this client could register again.` };
+    }
+  }
+
+  /** Emits a message and waits for its acknowledgement; fails at once if the connection drops first, since that reply will never come. */
+  private async request(event: 'round:upload' | 'round:upload-part' | 'round:metrics' | 'evaluation:report', message: object): Promise<UploadReply> {
+    const socket = this.socket!;
+    let onDisconnect = () => {};
+    const disconnected = new Promise<never>((_, reject) => {
+      onDisconnect = () => reject(new Error('the connection dropped before the coordinator replied'));
+      socket.once('disconnect', onDisconnect);
     });
+    try {
+      return (await Promise.race([socket.timeout(60_000).emitWithAck(event, message as never), disconnected])) as UploadReply;
+    } finally {
+      socket.off('disconnect', onDisconnect);
+    }
+  }
+
+  /** Sends an upload larger than the coordinator's message limit as numbered parts; the last part's reply is the upload's. */
+  private async sendInParts(roundId: number, sealed: Uint8Array): Promise<UploadReply> {
+    const count = Math.ceil(sealed.byteLength / this.maxMessageBytes);
+    let reply: UploadReply = { ok: true };
+    for (let index = 0; index < count; index++) {
+      const part = sealed.subarray(index * this.maxMessageBytes, (index + 1) * this.maxMessageBytes);
+      reply = await this.request('round:upload-part', { protocolVersion: PROTOCOL_VERSION, roundId, index, count, part });
+      if (!reply.ok) return reply;
+    }
+    return reply;
   }
 
   private async register(message: unknown): Promise<string> {
@@ -169,12 +253,19 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
         boxPublicKey: this.options.identity.box.publicKey,
         signature: signRegistration(this.options.identity, challenge.challenge),
         exampleCount: this.options.learner.exampleCount,
+        enrollmentToken: this.options.enrollmentToken,
       }),
       'registration reply',
     );
-    if (!reply.ok) throw new Error(`Registration rejected: ${reply.error}`);
+    if (!reply.ok) {
+      this.socket?.close();
+      throw new Error(`Registration rejected (${reply.reason}): ${reply.error}`);
+    }
 
     this.clientId = reply.clientId;
+    // After a restart this client's own count starts again, but the coordinator rejects any sequence number it has seen.
+    this.sequence = Math.max(this.sequence, reply.lastSequence);
+    this.maxMessageBytes = reply.federation.maxMessageBytes;
     this.itemCount = reply.federation.itemIds.length;
     this.codecs = this.acceptFederation(reply.federation);
     this.sendRoundMetrics = reply.federation.roundMetrics;
@@ -205,17 +296,19 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
 
   private async onTask(message: unknown): Promise<void> {
     const task = parse(roundTaskMessageSchema, message, 'round task');
-    if (!this.prepared) throw new Error(`The task of round ${task.roundId} arrived before registration completed.`);
+    // The coordinator sends a task right after its registration reply, while the learner may still be preparing.
+    await this.session;
     this.emit('round-started', { roundId: task.roundId });
 
-    const payload = await this.answerTask(task.roundId, task.transferSet);
-    const sealed = sealUpload({ roundId: task.roundId, clientId: this.clientId!, sequence: ++this.sequence }, payload, this.sharedKey!);
-    const reply = (await this.socket!.timeout(60_000).emitWithAck('round:upload', {
-      protocolVersion: PROTOCOL_VERSION,
-      roundId: task.roundId,
-      upload: sealed,
-    })) as UploadReply;
-    if (!reply.ok) {
+    if (this.taught.has(task.roundId)) return;
+    const cached = this.lastAnswer?.roundId === task.roundId ? this.lastAnswer.payload : null;
+    if (cached !== null) this.logger.info({ roundId: task.roundId }, 'task sent again after a reconnection; uploading the same answer');
+    const payload = cached ?? (await this.answerTask(task.roundId, task.transferSet));
+    this.lastAnswer = { roundId: task.roundId, payload };
+
+    const reply = await this.sendWhenRegistered('round:upload', task.roundId, payload, task.deadline);
+    // A duplicate means an earlier send of this answer was accepted, and only its reply was lost.
+    if (!reply.ok && reply.reason !== 'duplicate') {
       this.logger.warn({ roundId: task.roundId, reason: reply.reason, err: reply.error }, 'upload rejected');
       return;
     }
@@ -251,6 +344,10 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
 
   private async onTeacher(message: unknown): Promise<void> {
     const teacher = parse(teacherMessageSchema, message, 'teacher');
+    if (this.taught.has(teacher.roundId)) {
+      this.logger.debug({ roundId: teacher.roundId }, 'teacher sent again after a reconnection; already learned from it');
+      return;
+    }
     const answered = this.answered.delete(teacher.roundId);
     if (!answered && teacher.transferSet === undefined && this.options.learner.exchange === 'logits') {
       this.logger.warn({ roundId: teacher.roundId }, 'teacher for a round this client did not answer; ignored');
@@ -289,40 +386,29 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
         break;
       }
     }
+    this.taught.add(teacher.roundId);
+    if (this.lastAnswer?.roundId === teacher.roundId) this.lastAnswer = null;
     this.emit('teacher-received', { roundId: teacher.roundId });
     if (answered && this.sendRoundMetrics && learner.evaluateRound) await this.reportRoundMetrics(teacher.roundId, await learner.evaluateRound());
   }
 
   /** Sends the round's metric sums; a rejection is logged, since the federation goes on without them. */
   private async reportRoundMetrics(roundId: number, metrics: RoundMetrics): Promise<void> {
-    const sealed = sealUpload(
-      { roundId, clientId: this.clientId!, sequence: ++this.sequence },
-      new TextEncoder().encode(JSON.stringify(metrics)),
-      this.sharedKey!,
-    );
-    const reply = (await this.socket!.timeout(60_000).emitWithAck('round:metrics', {
-      protocolVersion: PROTOCOL_VERSION,
-      roundId,
-      upload: sealed,
-    })) as UploadReply;
+    const payload = new TextEncoder().encode(JSON.stringify(metrics));
+    const reply = await this.sendWhenRegistered('round:metrics', roundId, payload, Date.now() + 60_000);
     if (!reply.ok) this.logger.warn({ roundId, reason: reply.reason, err: reply.error }, 'round metrics rejected');
   }
 
   private async onComplete(message: unknown): Promise<void> {
     const complete = parse(federationCompleteMessageSchema, message, 'completion notice');
-    const evaluation = await this.options.learner.finish();
-    const report: EvaluationReport = { ...evaluation, bytesSent: this.bytesSent, bytesReceived: this.bytesReceived };
+    if (this.report === null) {
+      const evaluation = await this.options.learner.finish();
+      this.report = { ...evaluation, bytesSent: this.bytesSent, bytesReceived: this.bytesReceived };
+    }
+    const report = this.report;
 
-    const sealed = sealUpload(
-      { roundId: complete.lastRoundId, clientId: this.clientId!, sequence: ++this.sequence },
-      new TextEncoder().encode(JSON.stringify(report)),
-      this.sharedKey!,
-    );
-    const reply = (await this.socket!.timeout(60_000).emitWithAck('evaluation:report', {
-      protocolVersion: PROTOCOL_VERSION,
-      roundId: complete.lastRoundId,
-      upload: sealed,
-    })) as UploadReply;
+    const payload = new TextEncoder().encode(JSON.stringify(report));
+    const reply = await this.sendWhenRegistered('evaluation:report', complete.lastRoundId, payload, Date.now() + 600_000);
     if (!reply.ok) throw new Error(`Evaluation report rejected (${reply.reason}): ${reply.error}`);
 
     this.logger.info({ clientId: this.clientId }, 'evaluation report accepted');

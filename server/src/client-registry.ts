@@ -13,6 +13,8 @@ export interface RegisteredClient {
   /** Id of the socket the client is on now, or null while it is disconnected. */
   socketId: string | null;
   bytesReceived: number;
+  /** How the client was admitted first: open, allowlist or token. */
+  enrolledBy: string;
 }
 
 export class ClientRegistry {
@@ -26,6 +28,7 @@ export class ClientRegistry {
     exampleCount: number,
     socketId: string,
     coordinatorBoxSecretKey: Uint8Array,
+    enrolledBy: string,
   ): RegisteredClient {
     let client = this.clients.get(clientId);
     if (client === undefined || !sameBytes(client.boxPublicKey, keys.boxPublicKey)) {
@@ -38,6 +41,7 @@ export class ClientRegistry {
         exampleCount,
         socketId: null,
         bytesReceived: client?.bytesReceived ?? 0,
+        enrolledBy,
       };
       this.clients.set(clientId, client);
     }
@@ -47,6 +51,15 @@ export class ClientRegistry {
     client.exampleCount = exampleCount;
     this.clientBySocket.set(socketId, clientId);
     return client;
+  }
+
+  /** Adds a client read back from the database, not connected. */
+  restore(client: Omit<RegisteredClient, 'sharedKey' | 'socketId'>, coordinatorBoxSecretKey: Uint8Array): void {
+    this.clients.set(client.clientId, {
+      ...client,
+      sharedKey: nacl.box.before(client.boxPublicKey, coordinatorBoxSecretKey),
+      socketId: null,
+    });
   }
 
   disconnect(socketId: string): RegisteredClient | undefined {

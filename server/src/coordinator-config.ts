@@ -3,6 +3,7 @@ import { type Exchange, EXCHANGES, type LogitCodecSpec, codecFromSpec, logitUplo
 import type { Identity } from '@distillate/shared';
 import type { Logger } from 'pino';
 
+import { type EnrollmentSettings, checkEnrollmentSettings } from './enrollment.js';
 import { AGGREGATION_STRATEGIES, type AggregationParameters, type AggregationStrategyName, createAggregationStrategy } from './aggregation/index.js';
 
 export interface CoordinatorConfig {
@@ -54,10 +55,27 @@ export interface CoordinatorConfig {
   seed: number;
   /** Time a round waits for uploads after its task is sent, in milliseconds. */
   roundTimeoutMs: number;
+  /**
+   * Fewest uploads that make a teacher: a count such as 3, or a share of the round's
+   * participants such as "50%". A round with fewer uploads at its deadline fails.
+   */
+  quorum: number | `${number}%`;
+  /** Time added to the deadline of a round resumed after a restart, so that clients can reconnect, in milliseconds. */
+  resumeGraceMs: number;
   /** Time the coordinator waits for evaluation reports after the last round, in milliseconds. */
   reportTimeoutMs: number;
-  /** Largest socket.io message accepted, in bytes. */
+  /** Largest binary field of one message, in bytes. Clients split larger uploads into parts. */
   maxMessageBytes: number;
+  /** Most bytes one client may send for one round, all messages and parts together. */
+  maxUploadBytesPerRound: number;
+  /** Messages each connection may send: a sustained rate per second and a burst. */
+  rateLimit: { messagesPerSecond: number; burst: number };
+  /** Who may join: open, an allowlist of client ids, or one-time tokens. */
+  enrollment: EnrollmentSettings;
+  /** SQLite file that keeps the federation across restarts; null keeps it in memory only. */
+  database: string | null;
+  /** PEM certificate chain and private key; with them the coordinator serves https and wss. */
+  tls: { cert: string; key: string } | null;
   /** The coordinator's key pairs; a fresh identity when absent. */
   identity?: Identity;
   logger?: Logger;
@@ -86,8 +104,15 @@ export const DEFAULT_COORDINATOR_CONFIG: Omit<CoordinatorConfig, 'itemIds'> = {
   roundMetrics: false,
   seed: 1,
   roundTimeoutMs: 600_000,
+  quorum: 1,
+  resumeGraceMs: 60_000,
   reportTimeoutMs: 600_000,
   maxMessageBytes: 16 * 1024 * 1024,
+  maxUploadBytesPerRound: 64 * 1024 * 1024,
+  rateLimit: { messagesPerSecond: 20, burst: 40 },
+  enrollment: { mode: 'open', allowlist: [], tokens: [] },
+  database: null,
+  tls: null,
 };
 
 export function resolveCoordinatorConfig(
@@ -110,6 +135,20 @@ export function resolveCoordinatorConfig(
   requireInteger(config, 'roundTimeoutMs', 1);
   requireInteger(config, 'reportTimeoutMs', 1);
   requireInteger(config, 'maxMessageBytes', 1024);
+  requireInteger(config, 'maxUploadBytesPerRound', config.maxMessageBytes);
+  requireInteger(config, 'resumeGraceMs', 0);
+  quorumFor(config.quorum, 1);
+  const { messagesPerSecond, burst } = config.rateLimit ?? {};
+  if (!(typeof messagesPerSecond === 'number' && messagesPerSecond > 0 && Number.isFinite(messagesPerSecond)) || !(Number.isInteger(burst) && burst >= 1)) {
+    throw new Error(
+      `rateLimit is ${JSON.stringify(config.rateLimit)}; expected { messagesPerSecond: a positive number, burst: an integer of at least 1 }.`,
+    );
+  }
+  config.enrollment = { ...DEFAULT_COORDINATOR_CONFIG.enrollment, ...config.enrollment };
+  checkEnrollmentSettings(config.enrollment);
+  if (config.tls !== null && (typeof config.tls?.cert !== 'string' || typeof config.tls?.key !== 'string')) {
+    throw new Error('tls is invalid; expected null or { cert, key } with the PEM text of a certificate chain and its private key.');
+  }
   if (!(config.uniformShare >= 0 && config.uniformShare <= 1)) {
     throw new Error(`uniformShare is ${config.uniformShare}; expected a fraction between 0 and 1.`);
   }
@@ -173,11 +212,11 @@ export function resolveCoordinatorConfig(
   // The first round scores the whole catalog with fewer probes: its evidence is one count per item.
   const shape = { probes: config.probesPerRound, candidates: config.candidatesPerRound };
   const uploadBytes = logitUploadBytes(shape, codecFromSpec(config.uploadCodec)) + config.itemIds.length * 4 + 1024;
-  if (uploadBytes > config.maxMessageBytes) {
+  if (uploadBytes > config.maxUploadBytesPerRound) {
     throw new Error(
       `An upload of ${config.probesPerRound} probes × ${config.candidatesPerRound} candidates ` +
-        `needs about ${uploadBytes} bytes, more than maxMessageBytes (${config.maxMessageBytes}). ` +
-        'Lower the probes or candidates per round, choose a smaller uploadCodec, or raise maxMessageBytes.',
+        `needs about ${uploadBytes} bytes, more than maxUploadBytesPerRound (${config.maxUploadBytesPerRound}). ` +
+        'Lower the probes or candidates per round, choose a smaller uploadCodec, or raise maxUploadBytesPerRound.',
     );
   }
   return config;
@@ -189,4 +228,15 @@ function requireInteger(config: CoordinatorConfig, key: keyof CoordinatorConfig,
     const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `between ${min} and ${max}`;
     throw new Error(`${key} is ${String(value)}; expected an integer ${range}.`);
   }
+}
+
+/**
+ * Fewest uploads a round of `participants` clients needs under `quorum`: the count itself, or the
+ * share rounded up. Throws on a quorum that is neither.
+ */
+export function quorumFor(quorum: number | string, participants: number): number {
+  if (typeof quorum === 'number' && Number.isInteger(quorum) && quorum >= 1) return quorum;
+  const share = typeof quorum === 'string' && /^\d+(\.\d+)?%$/.test(quorum) ? Number(quorum.slice(0, -1)) : NaN;
+  if (share > 0 && share <= 100) return Math.max(1, Math.ceil((share / 100) * participants));
+  throw new Error(`quorum is ${JSON.stringify(quorum)}; expected a count of at least 1, such as 3, or a share of the participants, such as "50%".`);
 }

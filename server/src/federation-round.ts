@@ -2,6 +2,8 @@
 // open → collecting → aggregating → distributing → closed.
 import { type LogitUpload, type MatrixShape, type RoundMetrics, type TransferSet, emptyEvaluationSums, mergeMetricSums } from '@distillate/shared';
 
+import { MessageRejection } from './message-checks.js';
+
 /** An accepted upload: logits on the transfer set, or a matrix of parameters or item patterns. */
 export type RoundUpload = ({ kind: 'logits' } & LogitUpload) | { kind: 'matrix'; values: Float32Array; shape: MatrixShape };
 
@@ -12,7 +14,9 @@ export class FederationRound {
   readonly uploads = new Map<string, RoundUpload>();
   /** Metric sums the participants reported after the round, by client id. */
   readonly metrics = new Map<string, RoundMetrics>();
-  readonly openedAt = Date.now();
+  /** Bytes each client sent for this round, accepted or not; bounded by maxUploadBytesPerRound. */
+  readonly receivedBytes = new Map<string, number>();
+  openedAt = Date.now();
   closedAt: number | null = null;
   rejectedUploads = 0;
   uploadBytes = 0;
@@ -33,7 +37,9 @@ export class FederationRound {
     /** Clients sent the task when the round opened. */
     readonly participants: ReadonlySet<string>,
     /** Unix time in milliseconds after which no upload is accepted. */
-    readonly deadline: number,
+    public deadline: number,
+    /** Fewest uploads that make a teacher; with fewer by the deadline, the round fails. */
+    readonly quorum = 1,
   ) {
     this.allUploaded = new Promise((resolve) => (this.settle = resolve));
   }
@@ -54,12 +60,33 @@ export class FederationRound {
 
   /** Resolves once every participant has uploaded, or when the deadline passes. */
   async waitForUploads(): Promise<void> {
+    if ([...this.participants].every((participant) => this.uploads.has(participant))) return;
     let timer: NodeJS.Timeout | undefined;
     const deadlinePassed = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, Math.max(0, this.deadline - Date.now()));
     });
     await Promise.race([this.allUploaded, deadlinePassed]);
     clearTimeout(timer);
+  }
+
+  /** Whether the accepted uploads are enough to aggregate. */
+  get quorumReached(): boolean {
+    return this.uploads.size >= this.quorum;
+  }
+
+  /**
+   * Counts bytes a client sent for this round, and rejects the message that takes the client
+   * past `limit`.
+   */
+  countReceivedBytes(clientId: string, bytes: number, limit: number): void {
+    const total = (this.receivedBytes.get(clientId) ?? 0) + bytes;
+    if (total > limit) {
+      throw new MessageRejection(
+        'too-large',
+        `Client ${clientId} has sent ${total} bytes for round ${this.roundId}, more than the ${limit} bytes allowed per client per round.`,
+      );
+    }
+    this.receivedBytes.set(clientId, total);
   }
 
   /** Ends the wait early, as when the coordinator stops. */
@@ -72,6 +99,7 @@ export class FederationRound {
       roundId: this.roundId,
       state: this.state,
       participants: this.participants.size,
+      quorum: this.quorum,
       uploads: this.uploads.size,
       rejectedUploads: this.rejectedUploads,
       probes: this.probes,
@@ -105,6 +133,8 @@ export interface RoundSummary {
   roundId: number;
   state: RoundState;
   participants: number;
+  /** Fewest uploads the round needed to make a teacher. */
+  quorum: number;
   uploads: number;
   rejectedUploads: number;
   probes: number;

@@ -94,6 +94,12 @@ export function checkUpload(
   return { upload: decodeRoundUpload(payload, round, format), sequence: header.sequence, bytes: parsed.data.upload.byteLength };
 }
 
+/** Opens and decodes an upload that was accepted before, as read back from the database. */
+export function decodeAcceptedUpload(sealed: Uint8Array, client: RegisteredClient, round: FederationRound, format: UploadFormat): RoundUpload {
+  const { payload } = openUpload(sealed, client.sharedKey);
+  return decodeRoundUpload(payload, round, format);
+}
+
 function decodeRoundUpload(payload: Uint8Array, round: FederationRound, format: UploadFormat): RoundUpload {
   if (format.exchange === 'logits') {
     return { kind: 'logits', ...decodeLogitUpload(payload, { probes: round.probes, candidates: round.candidates }, format.codec) };

@@ -84,6 +84,25 @@ export class TransferSetSampler {
     });
   }
 
+  /** The popularity evidence gathered so far, as bytes to store: popularity (float64) then observed flags. */
+  saveState(): Uint8Array {
+    const state = new Uint8Array(this.popularity.byteLength + this.observed.byteLength);
+    state.set(new Uint8Array(this.popularity.buffer, this.popularity.byteOffset, this.popularity.byteLength), 0);
+    state.set(this.observed, this.popularity.byteLength);
+    return state;
+  }
+
+  /** Reads back what saveState() returned, for a coordinator that resumes a federation. */
+  restoreState(state: Uint8Array): void {
+    const expected = this.popularity.byteLength + this.observed.byteLength;
+    if (state.byteLength !== expected) {
+      throw new Error(`Sampler state of ${state.byteLength} bytes does not fit a catalog of ${this.config.itemCount} items (${expected} bytes expected).`);
+    }
+    this.popularity.set(new Float64Array(Uint8Array.from(state.subarray(0, this.popularity.byteLength)).buffer));
+    this.observed.set(state.subarray(this.popularity.byteLength));
+    this.observedCount = this.observed.reduce((count, flag) => count + flag, 0);
+  }
+
   /** Observed popularity of each item; the mean of the observed items for the others. */
   popularityEstimate(): Float64Array {
     let total = 0;

@@ -140,7 +140,11 @@ describe('coordinator exchanges', () => {
     expect(() => new Coordinator({ itemIds, ...small, aggregation: 'trimmed-mean', aggregationParameters: { trim: 0.6 } })).toThrow('Invalid trim 0.6');
     expect(() => new Coordinator({ itemIds, ...small, exchange: 'parameters', uploadCodec: 'top-k:4' })).toThrow('top-k suits logits on a transfer set only');
     expect(() => new Coordinator({ itemIds, ...small, uploadByteBudget: 10 })).toThrow('uploadByteBudget is 10 bytes, less than the 40 bytes of one probe');
-    expect(() => new Coordinator({ itemIds, probesPerRound: 60, candidatesPerRound: 60, maxMessageBytes: 8_000 })).toThrow('choose a smaller uploadCodec');
-    expect(() => new Coordinator({ itemIds, probesPerRound: 60, candidatesPerRound: 60, maxMessageBytes: 8_000, uploadCodec: 'top-k:4' })).not.toThrow();
+    const limits = { maxMessageBytes: 2_048, maxUploadBytesPerRound: 8_000 };
+    expect(() => new Coordinator({ itemIds, probesPerRound: 60, candidatesPerRound: 60, ...limits })).toThrow('choose a smaller uploadCodec');
+    expect(() => new Coordinator({ itemIds, probesPerRound: 60, candidatesPerRound: 60, ...limits, uploadCodec: 'top-k:4' })).not.toThrow();
+    expect(() => new Coordinator({ itemIds, ...small, maxMessageBytes: 4_096, maxUploadBytesPerRound: 2_048 })).toThrow(
+      'maxUploadBytesPerRound is 2048; expected an integer of at least 4096',
+    );
   });
 });

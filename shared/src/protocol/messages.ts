@@ -2,7 +2,7 @@
 // sides validate every payload against these schemas before using it.
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /**
  * Payloads that clients upload and the coordinator sends back in a federation:
@@ -33,6 +33,8 @@ export const registerRequestSchema = z.object({
   signature: bytes,
   /** Number of training interactions the client holds; used only for bounded weighting. */
   exampleCount: z.number().int().min(0),
+  /** One-time enrollment token, for a coordinator that admits new clients by token. */
+  enrollmentToken: z.string().min(1).max(256).optional(),
 });
 export type RegisterRequest = z.infer<typeof registerRequestSchema>;
 
@@ -46,12 +48,23 @@ export const federationSettingsSchema = z.object({
   teacherCodec: z.string(),
   /** Whether clients send their metric sums after each round (see roundMetricsSchema). */
   roundMetrics: z.boolean(),
+  /** Largest binary field of one message, in bytes; larger uploads travel as parts (round:upload-part). */
+  maxMessageBytes: z.number().int().min(1024),
 });
 export type FederationSettings = z.infer<typeof federationSettingsSchema>;
 
 export const registerReplySchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), clientId: z.string(), federation: federationSettingsSchema }),
-  z.object({ ok: z.literal(false), error: z.string() }),
+  z.object({
+    ok: z.literal(true),
+    clientId: z.string(),
+    federation: federationSettingsSchema,
+    /**
+     * Highest sequence number the coordinator has accepted from this client. A client that lost
+     * its own count, after a restart, continues above it.
+     */
+    lastSequence: z.number().int().min(0),
+  }),
+  z.object({ ok: z.literal(false), reason: z.string(), error: z.string() }),
 ]);
 export type RegisterReply = z.infer<typeof registerReplySchema>;
 
@@ -95,6 +108,19 @@ export const uploadMessageSchema = z.object({
 });
 export type UploadMessage = z.infer<typeof uploadMessageSchema>;
 
+/**
+ * One part of an upload larger than the federation's maxMessageBytes. The parts of a round's
+ * upload, joined in index order, form the sealed upload of an uploadMessage.
+ */
+export const uploadPartMessageSchema = z.object({
+  protocolVersion: z.number().int(),
+  roundId,
+  index: z.number().int().min(0),
+  count: z.number().int().min(2).max(65_536),
+  part: bytes,
+});
+export type UploadPartMessage = z.infer<typeof uploadPartMessageSchema>;
+
 export type RejectionReason =
   | 'invalid-message'
   | 'protocol-version'
@@ -108,7 +134,9 @@ export type RejectionReason =
   | 'non-finite'
   | 'out-of-range'
   | 'too-large'
-  | 'duplicate';
+  | 'duplicate'
+  | 'not-enrolled'
+  | 'rate-limited';
 
 export type UploadReply = { ok: true } | { ok: false; reason: RejectionReason; error: string };
 
@@ -122,6 +150,7 @@ export interface ServerToClientEvents {
 export interface ClientToServerEvents {
   'session:register': (message: RegisterRequest, reply: (reply: RegisterReply) => void) => void;
   'round:upload': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
+  'round:upload-part': (message: UploadPartMessage, reply: (reply: UploadReply) => void) => void;
   'evaluation:report': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
   'round:metrics': (message: UploadMessage, reply: (reply: UploadReply) => void) => void;
 }
