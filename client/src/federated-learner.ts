@@ -29,6 +29,12 @@ interface LearnerBase {
 
   /** Reads back what suspend() wrote. */
   resume?(): Promise<void>;
+
+  /** Writes the models and the learning progress to `file`, keeping them in memory, so that a restarted client goes on from there. */
+  checkpoint?(file: string): Promise<void>;
+
+  /** Reads back what checkpoint() wrote; called after prepare(). */
+  restoreCheckpoint?(file: string): Promise<void>;
 }
 
 /** Distillation learners (fedpdd, fedmd, dsfl): logits on a transfer set out, teacher logits in. */

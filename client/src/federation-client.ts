@@ -2,6 +2,7 @@
 // challenge, answers each round with encrypted logits, decrypts the teachers, and sends an
 // encrypted evaluation report at the end. Learning is delegated to a FederatedLearner.
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 
 import {
   type ClientToServerEvents,
@@ -47,6 +48,12 @@ export interface FederationClientOptions {
   coordinatorFingerprint?: string;
   /** One-time enrollment token, for a coordinator that admits new clients by token. */
   enrollmentToken?: string;
+  /**
+   * File where the learner's models and progress are written after every teacher, and read
+   * back at start when it exists, so that a restarted client goes on where it stopped. Only
+   * learners with checkpoint() support it (fedpdd, fedmd and dsfl).
+   */
+  checkpointFile?: string;
   /** PEM certificates to trust for an https coordinator, such as its self-signed certificate. */
   ca?: string;
   /** Reconnection backoff: first delay and largest delay, in milliseconds (defaults 500 and 10,000). */
@@ -271,11 +278,24 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
     this.sendRoundMetrics = reply.federation.roundMetrics;
     if (!this.prepared) {
       await this.options.learner.prepare(reply.federation.itemIds);
+      await this.restoreCheckpoint();
       this.prepared = true;
     }
     this.logger.info({ clientId: reply.clientId, rounds: reply.federation.rounds }, 'registered');
     this.emit('registered', { clientId: reply.clientId, rounds: reply.federation.rounds });
     return reply.clientId;
+  }
+
+  private async restoreCheckpoint(): Promise<void> {
+    const { checkpointFile, learner } = this.options;
+    if (!checkpointFile) return;
+    if (!learner.checkpoint || !learner.restoreCheckpoint) {
+      this.logger.warn({ exchange: learner.exchange }, 'this learner cannot write checkpoints; it starts afresh after every restart');
+      return;
+    }
+    if (!existsSync(checkpointFile)) return;
+    await learner.restoreCheckpoint(checkpointFile);
+    this.logger.info({ checkpointFile }, 'learner restored from its checkpoint');
   }
 
   /** Checks that this client can take part in the federation, and builds its codecs. */
@@ -387,6 +407,8 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
       }
     }
     this.taught.add(teacher.roundId);
+    const { checkpointFile } = this.options;
+    if (checkpointFile && learner.checkpoint) await learner.checkpoint(checkpointFile);
     if (this.lastAnswer?.roundId === teacher.roundId) this.lastAnswer = null;
     this.emit('teacher-received', { roundId: teacher.roundId });
     if (answered && this.sendRoundMetrics && learner.evaluateRound) await this.reportRoundMetrics(teacher.roundId, await learner.evaluateRound());

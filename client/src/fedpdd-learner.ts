@@ -81,6 +81,15 @@ interface SuspendedFedPdd {
   teachers: Array<Omit<Teacher, 'selfLogits'>>;
 }
 
+/** State that checkpoint() writes: the suspended state and the learner's progress, enough for a new process to go on. */
+interface FedPddCheckpoint extends SuspendedFedPdd {
+  format: 'fedpdd-checkpoint';
+  version: 1;
+  roundsAnswered: number;
+  bestScore: number;
+  bestRound: number;
+}
+
 interface Teacher {
   roundId: number;
   probes: Int32Array[];
@@ -136,16 +145,49 @@ export class FedPddLearner implements LogitLearner {
   /** Writes the students and the remembered teachers to the state file, and frees them. */
   async suspend(): Promise<void> {
     if (this.stateFile === null) throw new Error('This learner has no state file, so it cannot be suspended; pass one to the constructor.');
-    const state: SuspendedFedPdd = {
-      student: this.requireStudent().getWeights(),
-      bestStudent: this.bestStudent!.getWeights(),
-      localExpert: this.localExpert?.getWeights() ?? null,
-      teachers: this.teachers.map(({ selfLogits: _selfLogits, ...teacher }) => teacher),
-    };
-    await writeLearnerState(this.stateFile, state);
+    await writeLearnerState(this.stateFile, this.suspendedState());
 
     this.disposeModels();
     this.teachers.length = 0;
+  }
+
+  /**
+   * Writes the models, the remembered teachers and the learner's progress to `file`, keeping
+   * everything in memory. A client process that restarts reads it back with restoreCheckpoint().
+   */
+  async checkpoint(file: string): Promise<void> {
+    const checkpoint: FedPddCheckpoint = {
+      format: 'fedpdd-checkpoint',
+      version: 1,
+      ...this.suspendedState(),
+      roundsAnswered: this.roundsAnswered,
+      bestScore: this.bestScore,
+      bestRound: this.bestRound,
+    };
+    await writeLearnerState(file, checkpoint);
+  }
+
+  /** Reads back what checkpoint() wrote; call it after prepare(), with the same catalog and student settings. */
+  async restoreCheckpoint(file: string): Promise<void> {
+    const checkpoint = await readLearnerState<FedPddCheckpoint>(file);
+    if (checkpoint?.format !== 'fedpdd-checkpoint' || checkpoint.version !== 1) {
+      throw new Error(`${file} is not a FedPDD checkpoint of version 1. Delete it to start this client's learning afresh.`);
+    }
+    try {
+      this.requireStudent().setWeights(checkpoint.student);
+      this.bestStudent!.setWeights(checkpoint.bestStudent);
+      if (checkpoint.localExpert) this.localExpert?.setWeights(checkpoint.localExpert);
+    } catch (error) {
+      throw new Error(
+        `The checkpoint ${file} does not fit this client's student (${(error as Error).message}). ` +
+          'It was written for another catalog or student size; delete it to start afresh.',
+      );
+    }
+    this.teachers.length = 0;
+    this.teachers.push(...checkpoint.teachers.map((teacher) => ({ ...teacher, selfLogits: null })));
+    this.roundsAnswered = checkpoint.roundsAnswered;
+    this.bestScore = checkpoint.bestScore;
+    this.bestRound = checkpoint.bestRound;
   }
 
   /**
@@ -161,6 +203,15 @@ export class FedPddLearner implements LogitLearner {
     this.bestStudent!.setWeights(state.bestStudent);
     if (state.localExpert) this.localExpert?.setWeights(state.localExpert);
     this.teachers.push(...state.teachers.map((teacher) => ({ ...teacher, selfLogits: null })));
+  }
+
+  private suspendedState(): SuspendedFedPdd {
+    return {
+      student: this.requireStudent().getWeights(),
+      bestStudent: this.bestStudent!.getWeights(),
+      localExpert: this.localExpert?.getWeights() ?? null,
+      teachers: this.teachers.map(({ selfLogits: _selfLogits, ...teacher }) => teacher),
+    };
   }
 
   private createModels(trainerSeed: number): void {
@@ -195,6 +246,8 @@ export class FedPddLearner implements LogitLearner {
   }
 
   receiveTeacher(transferSet: TransferSet, teacherLogits: Float32Array): void {
+    // A client restored from a checkpoint may be sent a teacher it already remembers.
+    if (this.teachers.some((teacher) => teacher.roundId === transferSet.roundId)) return;
     this.teachers.push({
       roundId: transferSet.roundId,
       probes: probeContexts(transferSet),

@@ -15,7 +15,18 @@ describe('coordinator process', () => {
     const folder = await mkdtemp(path.join(tmpdir(), 'distillate-coordinator-'));
     const configFile = path.join(folder, 'coordinator.json');
     const itemIds = Array.from({ length: 20 }, (_, index) => String(index));
-    const config = { host: '127.0.0.1', port: 0, minClients: 1, rounds: 1, probesPerRound: 4, candidatesPerRound: 10, itemIds };
+    const config = {
+      host: '127.0.0.1',
+      port: 0,
+      minClients: 1,
+      rounds: 1,
+      probesPerRound: 4,
+      candidatesPerRound: 10,
+      itemIds,
+      database: null,
+      identityFile: null,
+      enrollment: { mode: 'open' },
+    };
     await writeFile(configFile, JSON.stringify(config));
 
     const child = forkTypeScript(COORDINATOR_ENTRY, ['--config', configFile, '--log-level', 'error'], {
@@ -48,6 +59,10 @@ describe('coordinator command line', () => {
     ['a zero --rounds', ['--rounds', '0'], '--rounds is "0"; expected an integer of at least 1.'],
     ['a --port out of range', ['--port', '70000'], '--port is "70000"; expected an integer between 0 and 65535.'],
     ['a config file with invalid JSON', ['--config', 'BROKEN'], 'Invalid JSON in the config file'],
+    ['no enrollment mode', ['--database', 'none'], 'Choose who may join with --enrollment open|allowlist|token'],
+    ['an unknown enrollment mode', ['--enrollment', 'everyone', '--database', 'none'], 'enrollment.mode is "everyone"; expected one of open, allowlist, token.'],
+    ['an allowlist mode without ids', ['--enrollment', 'allowlist', '--database', 'none'], 'the allowlist is empty'],
+    ['a TLS certificate without its key', ['--enrollment', 'open', '--tls-cert', 'cert.pem'], 'Give both --tls-cert and --tls-key'],
   ])('rejects %s', async (_, args, message) => {
     const folder = await mkdtemp(path.join(tmpdir(), 'distillate-coordinator-'));
     const brokenFile = path.join(folder, 'broken.json');
@@ -56,7 +71,7 @@ describe('coordinator command line', () => {
     await writeFile(catalogFile, 'user,item\n1,10\n1,11\n2,12\n');
 
     const flags = args.map((arg) => (arg === 'BROKEN' ? brokenFile : arg));
-    const child = forkTypeScript(COORDINATOR_ENTRY, ['--catalog', catalogFile, ...flags], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = forkTypeScript(COORDINATOR_ENTRY, ['--catalog', catalogFile, ...flags], { cwd: folder, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     onTestFinished(() => {
       child.kill();
     });

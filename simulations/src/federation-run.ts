@@ -66,9 +66,19 @@ export async function runFederation(options: FederationRunOptions): Promise<Fede
   const report = (): void => options.onProgress?.({ ...progress });
 
   const coordinatorConfigFile = path.join(options.runDirectory, 'coordinator.json');
+  // A simulated federation lives for one run: fresh keys, state in memory, and every simulated client admitted.
   await writeFile(
     coordinatorConfigFile,
-    JSON.stringify({ ...options.coordinator, itemIds: options.itemIds, minClients: clientCount, host: '127.0.0.1', port: 0 }),
+    JSON.stringify({
+      ...options.coordinator,
+      itemIds: options.itemIds,
+      minClients: clientCount,
+      host: '127.0.0.1',
+      port: 0,
+      database: null,
+      identityFile: null,
+      enrollment: { mode: 'open' },
+    }),
   );
   const settingsFiles = await Promise.all(
     options.clientDataFiles.map(async (_, index) => {
