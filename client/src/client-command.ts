@@ -100,7 +100,7 @@ async function runClient(options: ClientOptions): Promise<void> {
     logger,
   });
   if (options.fingerprint === undefined) {
-    logger.warn('no --fingerprint given: this client trusts whichever coordinator answers at the address');
+    logger.warn('no --fingerprint given: this client trusts any coordinator at that address');
   }
 
   client.on('registered', (event) => sendToParent({ type: 'registered', ...event }));

@@ -29,8 +29,10 @@ async function closedLoopbackUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-function startClient(args: string[]) {
-  const child = forkTypeScript(CLIENT_ENTRY, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+/** Starts the client in a temporary folder, where it keeps its state folder. */
+async function startClient(args: string[]) {
+  const cwd = await mkdtemp(path.join(tmpdir(), 'distillate-client-cwd-'));
+  const child = forkTypeScript(CLIENT_ENTRY, args, { cwd, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   onTestFinished(() => {
     child.kill();
   });
@@ -43,7 +45,7 @@ function startClient(args: string[]) {
 
 describe('client process', () => {
   it('rejects a coordinator address without a scheme', async () => {
-    const { child, output } = startClient(['--coordinator', '127.0.0.1:8080', '--data', await ratingsFile()]);
+    const { child, output } = await startClient(['--coordinator', '127.0.0.1:8080', '--data', await ratingsFile()]);
 
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
@@ -53,7 +55,7 @@ describe('client process', () => {
 
   it('names an unreachable coordinator while retrying', async () => {
     const url = await closedLoopbackUrl();
-    const { child, output } = startClient(['--coordinator', url, '--data', await ratingsFile(), '--log-level', 'warn']);
+    const { child, output } = await startClient(['--coordinator', url, '--data', await ratingsFile(), '--log-level', 'warn']);
 
     while (!output.stderr.includes('failed to connect')) {
       if (child.exitCode !== null) throw new Error(`The client exited with code ${child.exitCode}: ${output.stderr}`);

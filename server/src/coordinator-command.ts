@@ -1,6 +1,7 @@
-// The `distillate coordinator` command: reads the settings from a config file, environment
-// variables and flags (flags win over the environment, which wins over the file), loads or
-// creates the coordinator's key file, and runs a federation until its last report is in.
+// The `distillate coordinator` command. It reads the settings from a config file, environment
+// variables and flags, where flags override the environment and the environment overrides the
+// file. It loads or creates the coordinator's key file and runs a federation until its last
+// report is in.
 // When started with an IPC channel (child_process.fork), as simulations start it, it also
 // reports its progress and results to the parent process.
 import { randomBytes } from 'node:crypto';
@@ -26,7 +27,7 @@ import { Coordinator, type CoordinatorEvents } from './coordinator.js';
 import { type CoordinatorConfig, resolveCoordinatorConfig } from './coordinator-config.js';
 import { ENROLLMENT_MODES, type EnrollmentMode, type EnrollmentSettings, checkEnrollmentSettings } from './enrollment.js';
 
-/** What a config file may hold: the coordinator's settings, with paths in place of keys and certificates. */
+/** Settings of a config file: the coordinator's settings, with paths in place of keys and certificates. */
 export interface CoordinatorFileSettings extends Partial<Omit<CoordinatorConfig, 'identity' | 'logger' | 'tls'>> {
   /** Dataset whose items form the public catalog, when itemIds is absent. */
   catalog?: string;
@@ -90,7 +91,7 @@ export function coordinatorCommand(name = 'coordinator'): Command {
     });
 }
 
-/** The `distillate tokens` command: prints new one-time enrollment tokens for a --tokens file. */
+/** Builds the `distillate tokens` command, which prints new one-time enrollment tokens for a --tokens file. */
 export function tokensCommand(): Command {
   return new Command('tokens')
     .description('Print new one-time enrollment tokens, one per line, for a coordinator in token mode.')
