@@ -1,6 +1,6 @@
 // The distillate command line, started as a user starts it: through its bin script.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,5 +33,23 @@ describe('distillate command line', () => {
     const invalid = await run(['simulate', '--config', file]);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain(`Invalid scenario in ${file}: runs.0.algorithm`);
+  });
+
+  it('splits a dataset into client files', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'distillate-split-'));
+    const { code, stdout } = await run(['data', 'split', 'ml-latest-small', '--clients', '3', '--out', folder, '--seed', '2']);
+    expect(code).toBe(0);
+
+    const counts = [...stdout.matchAll(/client-(\d)\.csv: (\d+) users/g)].map((match) => Number(match[2]));
+    expect(counts).toHaveLength(3);
+    expect(counts.reduce((total, users) => total + users, 0)).toBe(610);
+    const first = await readFile(path.join(folder, 'client-1.csv'), 'utf8');
+    expect(first.split('\n')[0]).toBe('user,item,value,timestamp');
+  });
+
+  it('names a bad client count for data split', async () => {
+    const { code, stderr } = await run(['data', 'split', 'ml-latest-small', '--clients', 'two']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('--clients is "two"; expected an integer of at least 1.');
   });
 });

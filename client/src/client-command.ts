@@ -7,11 +7,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import {
+  type EvaluationReport,
   type Identity,
   IdentityFileError,
   createIdentity,
   identityFromSeed,
   loadInteractions,
+  metricMeans,
   readIdentityFile,
   sendToParent,
   stopWithParent,
@@ -118,11 +120,22 @@ async function runClient(options: ClientOptions): Promise<void> {
     // Awaiting both together handles a failure during registration, which rejects both.
     const [, finalReport] = await Promise.all([client.connect(), client.finished()]);
     await sendToParent({ type: 'finished', clientId: client.clientId, report: finalReport });
-    if (!process.send) console.log(JSON.stringify({ clientId: client.clientId, report: finalReport }));
+    if (!process.send) printReport(client.clientId!, finalReport);
   } finally {
     cancelStopWithParent();
     client.close();
   }
+}
+
+/** Prints the client's test metrics, means over its users, then the whole report as one JSON line. */
+function printReport(clientId: string, report: EvaluationReport): void {
+  const full = metricMeans(report.test.full);
+  const sampled = metricMeans(report.test.sampled);
+  console.log(`Client ${clientId}: ${full.users} test users`);
+  console.log(`  full ranking:    HR@10 ${full.hitRate[10].toFixed(4)}  NDCG@10 ${full.ndcg[10].toFixed(4)}  MRR ${full.mrr.toFixed(4)}`);
+  console.log(`  sampled (1+99):  HR@10 ${sampled.hitRate[10].toFixed(4)}  NDCG@10 ${sampled.ndcg[10].toFixed(4)}`);
+  console.log(`  sent ${report.bytesSent} bytes, received ${report.bytesReceived} bytes`);
+  console.log(JSON.stringify({ clientId, report }));
 }
 
 /** Loads a key file, or creates it when it does not exist, so that the client keeps its id across restarts. */

@@ -15,6 +15,8 @@ import {
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 
+import { dataSplitCommand } from './data-split-command.js';
+
 const CACHE_OPTION_HELP =
   'folder that receives downloaded datasets, one sub-folder per dataset id ' +
   '(default: $DISTILLATE_CACHE if set, else $XDG_CACHE_HOME/distillate, else ~/.cache/distillate)';
@@ -37,7 +39,8 @@ export function dataCommand(catalog: readonly CatalogDataset[] = DATASET_CATALOG
     )
     .addCommand(listCommand(catalog))
     .addCommand(downloadCommand(catalog))
-    .addCommand(pathCommand(catalog));
+    .addCommand(pathCommand(catalog))
+    .addCommand(dataSplitCommand());
 }
 
 function listCommand(catalog: readonly CatalogDataset[]): Command {
