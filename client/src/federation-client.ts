@@ -141,7 +141,7 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
       socket.on('connect_error', (error) => {
         failedAttempts += 1;
         this.logger.warn(
-          { url: this.options.url, attempt: failedAttempts, err: error.message },
+          { url: this.options.url, attempt: failedAttempts, err: error.message, cause: connectionFailureCause(error) },
           'failed to connect to the coordinator, retrying with backoff (check the URL if this repeats)',
         );
       });
@@ -177,7 +177,9 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
     this.logger.error({ err: failure.message }, 'client task failed');
     onError?.(failure);
     this.completion?.reject(failure);
-    this.emit('error', failure);
+    // Callers also learn of the failure from the rejections above and from the log. An 'error'
+    // event without a listener would throw, and crash a process that handled those rejections.
+    if (this.listenerCount('error') > 0) this.emit('error', failure);
   }
 
   /**
@@ -461,4 +463,13 @@ function parse<T>(schema: { safeParse(value: unknown): { success: true; data: T 
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new Error(`Invalid ${what} from the coordinator: ${describeSchemaError(parsed.error)}.`);
   return parsed.data;
+}
+
+/**
+ * The underlying reason of a failed connection attempt, such as a rejected TLS certificate,
+ * which socket.io-client keeps in the error's `description` for the websocket transport.
+ */
+function connectionFailureCause(error: Error & { description?: unknown }): string | undefined {
+  const description = error.description as { message?: string; error?: { message?: string } } | undefined;
+  return description?.error?.message ?? description?.message;
 }

@@ -173,7 +173,7 @@ export class CoordinatorMetrics {
 
   /**
    * Counts one rejected message. `event` is the message kind (register, upload, upload-part,
-   * metrics, report or connection) and `reason` is its `RejectionReason`.
+   * metrics, report, or unknown for an event name the protocol does not have) and `reason` is its `RejectionReason`.
    */
   messageRejected(event: string, reason: string): void {
     this.messagesRejected.inc({ event, reason });

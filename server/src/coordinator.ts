@@ -88,6 +88,15 @@ export interface CoordinatorEvents {
 
 type FederationSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
+/** Short name of each client-to-coordinator event, as logs, the audit log and metrics label rejections. */
+const EVENT_LABELS: Record<string, string> = {
+  'session:register': 'register',
+  'round:upload': 'upload',
+  'round:upload-part': 'upload-part',
+  'round:metrics': 'metrics',
+  'evaluation:report': 'report',
+};
+
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly config: CoordinatorConfig;
   readonly identity: Identity;
@@ -309,6 +318,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.clientsReady = resolve;
       this.checkClientsReady();
     });
+    // stop() also ends this wait. A coordinator stopped before enough clients joined opens no
+    // round, so its database contains no failed round that a restart would take as done.
+    if (this.state === 'stopped') return this.collectResults();
 
     this.state = 'running';
     const interrupted = this.rounds.at(-1);
@@ -604,7 +616,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         `This connection sent more than ${this.config.rateLimit.burst} messages at once or ${this.config.rateLimit.messagesPerSecond} per second; slow down and retry.`,
       );
       // One log line for the first rejected message and one for every 100 after it, so that a flood does not flood the log.
-      this.reject(socket, String(packet[0]), rejection, { log: limiter.rejected % 100 === 1, audit: limiter.rejected === 1 });
+      this.reject(socket, EVENT_LABELS[String(packet[0])] ?? 'unknown', rejection, { log: limiter.rejected % 100 === 1, audit: limiter.rejected === 1 });
       if (typeof reply === 'function') reply({ ok: false, reason: rejection.reason, error: rejection.message });
       if (limiter.rejected > this.config.rateLimit.burst * 10) {
         this.logger.warn({ clientId: this.registry.bySocket(socket.id)?.clientId ?? null, rejected: limiter.rejected }, 'connection closed for flooding');

@@ -16,8 +16,14 @@ import {
 import { type Socket, io } from 'socket.io-client';
 import nacl from 'tweetnacl';
 
+/** Fields of a registration that a test may replace to send a malformed or rejected one. */
+export interface RegisterOptions {
+  /** Signature sent in place of the signature of this connection's challenge. */
+  signature?: Uint8Array;
+  enrollmentToken?: string;
+}
+
 export class ProtocolClient {
-  readonly identity: Identity = createIdentity();
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   readonly tasks: RoundTaskMessage[] = [];
   readonly teachers: TeacherMessage[] = [];
@@ -25,22 +31,26 @@ export class ProtocolClient {
   clientId = '';
   private readonly challenge: Promise<ChallengeMessage>;
 
-  constructor(url: string) {
+  constructor(
+    url: string,
+    readonly identity: Identity = createIdentity(),
+  ) {
     this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
     this.challenge = new Promise((resolve) => this.socket.once('session:challenge', resolve));
     this.socket.on('round:task', (task) => this.tasks.push(task));
     this.socket.on('round:teacher', (teacher) => this.teachers.push(teacher));
   }
 
-  async register(exampleCount = 10): Promise<RegisterReply> {
+  async register(exampleCount = 10, options: RegisterOptions = {}): Promise<RegisterReply> {
     const challenge = await this.challenge;
     this.sharedKey = nacl.box.before(challenge.coordinatorBoxKey, this.identity.box.secretKey);
     const reply: RegisterReply = await this.socket.emitWithAck('session:register', {
       protocolVersion: PROTOCOL_VERSION,
       signingPublicKey: this.identity.signing.publicKey,
       boxPublicKey: this.identity.box.publicKey,
-      signature: signRegistration(this.identity, challenge.challenge),
+      signature: options.signature ?? signRegistration(this.identity, challenge.challenge),
       exampleCount,
+      ...(options.enrollmentToken === undefined ? {} : { enrollmentToken: options.enrollmentToken }),
     });
     if (reply.ok) this.clientId = reply.clientId;
     return reply;
@@ -48,6 +58,10 @@ export class ProtocolClient {
 
   upload(message: unknown): Promise<UploadReply> {
     return this.socket.emitWithAck('round:upload', message as never);
+  }
+
+  uploadPart(message: unknown): Promise<UploadReply> {
+    return this.socket.emitWithAck('round:upload-part', message as never);
   }
 
   report(message: unknown): Promise<UploadReply> {
