@@ -85,3 +85,40 @@ describe('coordinator command line', () => {
     expect(stderr).toContain(message);
   });
 });
+
+describe('coordinator settings precedence', () => {
+  /** Starts a coordinator process and returns the rounds it plans, as /api/status reports them. */
+  async function plannedRounds(flags: string[], environment: Record<string, string>): Promise<number> {
+    const folder = await mkdtemp(path.join(tmpdir(), 'distillate-coordinator-'));
+    const configFile = path.join(folder, 'coordinator.json');
+    const itemIds = Array.from({ length: 20 }, (_, index) => String(index));
+    await writeFile(
+      configFile,
+      JSON.stringify({ rounds: 2, port: 0, probesPerRound: 4, candidatesPerRound: 10, itemIds, database: null, identityFile: null, enrollment: { mode: 'open' } }),
+    );
+
+    const child = forkTypeScript(COORDINATOR_ENTRY, ['--config', configFile, '--log-level', 'error', ...flags], {
+      cwd: folder,
+      env: { ...process.env, ...environment },
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    onTestFinished(() => {
+      child.kill();
+    });
+    const [listening] = (await once(child, 'message')) as [{ type: string; url: string }];
+    const status = (await (await fetch(`${listening.url}/api/status`)).json()) as { roundsPlanned: number };
+    return status.roundsPlanned;
+  }
+
+  it('takes the config file when nothing overrides it', async () => {
+    expect(await plannedRounds([], {})).toBe(2);
+  });
+
+  it('lets an environment variable override the config file', async () => {
+    expect(await plannedRounds([], { DISTILLATE_ROUNDS: '3' })).toBe(3);
+  });
+
+  it('lets a flag override the environment variable', async () => {
+    expect(await plannedRounds(['--rounds', '4'], { DISTILLATE_ROUNDS: '3' })).toBe(4);
+  });
+});
