@@ -18,6 +18,7 @@ import {
   formatInteractionsCsv,
   loadInteractions,
 } from '@distillate/shared';
+import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
 
 import { ScriptedClient, until } from './scripted-client.js';
@@ -138,5 +139,16 @@ describe('coordinator restart', () => {
     const results = await until('the results', () => messages.find((message) => message.type === 'second:results'));
     expect(results.results!.rounds).toEqual([expect.objectContaining({ uploads: 2, failure: null })]);
     expect(Object.keys(results.results!.reports)).toHaveLength(2);
+
+    // The database keeps the round's teacher, the reports and the audit trail, and drops the uploads of the closed round.
+    const database = new Database(path.join(folder, 'coordinator.db'), { readonly: true });
+    onTestFinished(() => {
+      database.close();
+    });
+    const count = (sql: string) => (database.prepare(sql).get() as { count: number }).count;
+    expect(count("SELECT COUNT(*) AS count FROM rounds WHERE state = 'closed' AND teacher IS NOT NULL")).toBe(1);
+    expect(count('SELECT COUNT(*) AS count FROM uploads')).toBe(0);
+    expect(count('SELECT COUNT(*) AS count FROM reports')).toBe(2);
+    expect(count("SELECT COUNT(*) AS count FROM audit_log WHERE event = 'client-reconnected'")).toBe(2);
   }, 120_000);
 });

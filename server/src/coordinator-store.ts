@@ -1,7 +1,7 @@
 // The coordinator's persistent state in an embedded SQLite database (better-sqlite3): the
-// client registry, the rounds with their transfer sets and teachers, every accepted upload as
-// it arrived (still encrypted to the coordinator's key), round metrics, evaluation reports,
-// used enrollment tokens and an audit log.
+// client registry, the rounds with their transfer sets and teachers, the accepted uploads of the
+// open round as they arrived (still encrypted to the coordinator's key), round metrics,
+// evaluation reports, used enrollment tokens and an audit log.
 //
 // Each accepted upload is committed before the client is told it was accepted. The database
 // runs in WAL mode, so a committed transaction survives the coordinator process being killed.
@@ -274,12 +274,20 @@ export class CoordinatorStore {
    */
   acceptUpload(roundId: number, client: StoredClient, upload: StoredUpload, roundUploadBytes: number): void {
     this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO uploads (round_id, client_id, sealed, bytes, accepted_at) VALUES (?, ?, ?, ?, ?)')
-        .run(roundId, upload.clientId, Buffer.from(upload.sealed), upload.bytes, new Date().toISOString());
+      // An in-memory database does not outlive the process, so a copy of the upload there would only double its memory.
+      if (this.file !== ':memory:') {
+        this.db
+          .prepare('INSERT INTO uploads (round_id, client_id, sealed, bytes, accepted_at) VALUES (?, ?, ?, ?, ?)')
+          .run(roundId, upload.clientId, Buffer.from(upload.sealed), upload.bytes, new Date().toISOString());
+      }
       this.db.prepare('UPDATE rounds SET upload_bytes = ? WHERE round_id = ?').run(roundUploadBytes, roundId);
       this.saveClient(client);
     })();
+  }
+
+  /** Deletes the uploads of a closed round: its teacher is stored, and a restart never aggregates that round again. */
+  discardUploads(roundId: number): void {
+    this.db.prepare('DELETE FROM uploads WHERE round_id = ?').run(roundId);
   }
 
   uploads(roundId: number): StoredUpload[] {
