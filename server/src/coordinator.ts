@@ -447,6 +447,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     round.closedAt = Date.now();
     this.saveRound(round);
     this.store.discardUploads(round.roundId);
+    round.releasePayloads();
     this.store.audit('round-closed', null, round.roundId, { uploads: round.uploads.size, failure: round.failure });
     this.metrics.roundClosed(round.summary());
     this.emit('round-closed', round.summary());

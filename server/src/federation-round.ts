@@ -7,6 +7,8 @@ import { MessageRejection } from './message-checks.js';
 /** An accepted upload: logits on the transfer set, or a matrix of parameters or item patterns. */
 export type RoundUpload = ({ kind: 'logits' } & LogitUpload) | { kind: 'matrix'; values: Float32Array; shape: MatrixShape };
 
+const RELEASED_UPLOAD: RoundUpload = { kind: 'matrix', values: new Float32Array(0), shape: { rows: 0, columns: 0 } };
+
 export type RoundState = 'open' | 'collecting' | 'aggregating' | 'distributing' | 'closed';
 
 export class FederationRound {
@@ -67,6 +69,14 @@ export class FederationRound {
     });
     await Promise.race([this.allUploaded, deadlinePassed]);
     clearTimeout(timer);
+  }
+
+  /**
+   * Frees the decoded payloads once the round has closed. The map keeps one empty entry per
+   * client, so the round still knows who uploaded.
+   */
+  releasePayloads(): void {
+    for (const clientId of this.uploads.keys()) this.uploads.set(clientId, RELEASED_UPLOAD);
   }
 
   /** Whether the accepted uploads are enough to aggregate. */
