@@ -93,4 +93,44 @@ describe('client restart', () => {
     const finished = second.messages.find((message) => message.type === 'finished');
     expect(finished?.report?.bestRound).toBeGreaterThanOrEqual(0);
   }, 60_000);
+
+  it('starts afresh in another federation', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'distillate-client-restart-'));
+    const dataset = buildDataset(await loadInteractions(BUILT_IN_DATASETS['ml-latest-small']));
+    const dataFile = path.join(folder, 'client-data.csv');
+    await writeFile(dataFile, formatInteractionsCsv(dataset, dataset.users.slice(0, 12)));
+    const settingsFile = path.join(folder, 'fedpdd.json');
+    await writeFile(settingsFile, JSON.stringify(SMALL_FEDPDD_SETTINGS));
+    const stateFolder = path.join(folder, 'client-state');
+
+    // Two federations in turn, each with one scripted client beside the client process, which keeps its state folder.
+    const logs: string[] = [];
+    for (const name of ['first', 'second']) {
+      const coordinator = new Coordinator({ ...SMALL_COORDINATOR_SETTINGS, itemIds: dataset.itemIds, rounds: 1, minClients: 2, logger: pino({ level: 'silent' }) });
+      const url = await coordinator.start();
+      onTestFinished(() => coordinator.stop());
+      const scripted = new ScriptedClient(url, createIdentity());
+      onTestFinished(() => scripted.close());
+      expect((await scripted.register()).ok).toBe(true);
+
+      const logFile = path.join(folder, `${name}.log`);
+      const child = forkTypeScript(CLIENT_ENTRY, ['--coordinator', url, '--data', dataFile, '--settings', settingsFile, '--state', stateFolder], {
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      });
+      child.stderr!.pipe(createWriteStream(logFile));
+      onTestFinished(() => {
+        child.kill('SIGKILL');
+      });
+      const exited = once(child, 'exit');
+      expect(await scripted.upload(await until('the task', () => scripted.tasks[0]), 1)).toEqual({ ok: true });
+      await until('the report request', () => scripted.completed);
+      expect(await scripted.report(1, 2)).toEqual({ ok: true });
+      expect((await exited)[0]).toBe(0);
+      logs.push(await readFile(logFile, 'utf8'));
+    }
+
+    expect(logs[0]).not.toContain('restored');
+    expect(logs[1]).toContain('the checkpoint was written in another federation');
+    expect(logs[1]).not.toContain('learner restored from its checkpoint');
+  }, 60_000);
 });

@@ -150,5 +150,13 @@ describe('coordinator restart', () => {
     expect(count('SELECT COUNT(*) AS count FROM uploads')).toBe(0);
     expect(count('SELECT COUNT(*) AS count FROM reports')).toBe(2);
     expect(count("SELECT COUNT(*) AS count FROM audit_log WHERE event = 'client-reconnected'")).toBe(2);
+
+    // A coordinator started again on the finished federation's database refuses, rather than waiting for clients in vain.
+    const third = forkTypeScript(COORDINATOR_ENTRY, ['--config', configFile], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    third.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [thirdCode] = await once(third, 'exit');
+    expect(thirdCode).toBe(1);
+    expect(stderr).toContain('holds a federation that finished');
   }, 120_000);
 });

@@ -3,6 +3,7 @@
 // encrypted evaluation report at the end. Learning is delegated to a FederatedLearner.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 
 import {
   type ClientToServerEvents,
@@ -95,6 +96,7 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
   private session: Promise<void>;
   private sessionOpened: () => void = () => {};
   private maxMessageBytes = Number.POSITIVE_INFINITY;
+  private federationId = '';
   /** Messages are handled one at a time, in arrival order. */
   private work: Promise<void> = Promise.resolve();
   private prepared = false;
@@ -155,6 +157,11 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
         else this.logger.warn({ reason }, 'disconnected from coordinator');
       });
     });
+  }
+
+  /** Number of rounds whose teacher this client has learned from. */
+  get teachersReceived(): number {
+    return this.taught.size;
   }
 
   /** Resolves with the report once the coordinator has accepted it. */
@@ -280,7 +287,7 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
     this.sendRoundMetrics = reply.federation.roundMetrics;
     if (!this.prepared) {
       await this.options.learner.prepare(reply.federation.itemIds);
-      await this.restoreCheckpoint();
+      await this.restoreCheckpoint(reply.federation.federationId);
       this.prepared = true;
     }
     this.logger.info({ clientId: reply.clientId, rounds: reply.federation.rounds }, 'registered');
@@ -288,16 +295,38 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
     return reply.clientId;
   }
 
-  private async restoreCheckpoint(): Promise<void> {
+  /**
+   * Restores the learner from its checkpoint when one exists for this federation. A checkpoint
+   * written in another federation is left out, since its students learned from other teachers.
+   */
+  private async restoreCheckpoint(federationId: string): Promise<void> {
     const { checkpointFile, learner } = this.options;
+    this.federationId = federationId;
     if (!checkpointFile) return;
     if (!learner.checkpoint || !learner.restoreCheckpoint) {
       this.logger.warn({ exchange: learner.exchange }, 'this learner cannot write checkpoints; it starts afresh after every restart');
       return;
     }
     if (!existsSync(checkpointFile)) return;
+
+    const writtenFor = existsSync(`${checkpointFile}.federation`) ? (await readFile(`${checkpointFile}.federation`, 'utf8')).trim() : null;
+    if (writtenFor !== federationId) {
+      this.logger.warn(
+        { checkpointFile, checkpointFederation: writtenFor, federationId },
+        'the checkpoint was written in another federation; the learner starts afresh and the checkpoint will be replaced',
+      );
+      return;
+    }
     await learner.restoreCheckpoint(checkpointFile);
-    this.logger.info({ checkpointFile }, 'learner restored from its checkpoint');
+    this.logger.info({ checkpointFile, federationId }, 'learner restored from its checkpoint');
+  }
+
+  /** Writes the learner's checkpoint and, beside it, the id of the federation it belongs to. */
+  private async writeCheckpoint(): Promise<void> {
+    const { checkpointFile, learner } = this.options;
+    if (!checkpointFile || !learner.checkpoint) return;
+    await learner.checkpoint(checkpointFile);
+    await writeFile(`${checkpointFile}.federation`, `${this.federationId}\n`);
   }
 
   /** Checks that this client can take part in the federation, and builds its codecs. */
@@ -409,8 +438,7 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
       }
     }
     this.taught.add(teacher.roundId);
-    const { checkpointFile } = this.options;
-    if (checkpointFile && learner.checkpoint) await learner.checkpoint(checkpointFile);
+    await this.writeCheckpoint();
     if (this.lastAnswer?.roundId === teacher.roundId) this.lastAnswer = null;
     this.emit('teacher-received', { roundId: teacher.roundId });
     if (answered && this.sendRoundMetrics && learner.evaluateRound) await this.reportRoundMetrics(teacher.roundId, await learner.evaluateRound());

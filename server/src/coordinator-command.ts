@@ -10,6 +10,9 @@ import { readFile } from 'node:fs/promises';
 import {
   BUILT_IN_DATASETS,
   type Identity,
+  type OptionLabel,
+  checkLogLevel,
+  optionLabeller,
   IdentityFileError,
   buildDataset,
   createIdentity,
@@ -24,7 +27,7 @@ import { Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 
 import { Coordinator, type CoordinatorEvents } from './coordinator.js';
-import { type CoordinatorConfig, resolveCoordinatorConfig } from './coordinator-config.js';
+import { type CoordinatorConfig, DEFAULT_COORDINATOR_CONFIG, resolveCoordinatorConfig } from './coordinator-config.js';
 import { ENROLLMENT_MODES, type EnrollmentMode, type EnrollmentSettings, checkEnrollmentSettings } from './enrollment.js';
 
 /** Settings of a config file: the coordinator's settings, with paths in place of keys and certificates. */
@@ -79,15 +82,15 @@ export function coordinatorCommand(name = 'coordinator'): Command {
     .addOption(option('--quorum <count|share>', 'fewest uploads that make a teacher, as a count (3) or a share of the participants (50%) (default: 1)', 'DISTILLATE_QUORUM'))
     .addOption(option('--round-timeout <seconds>', 'deadline of each round after its task is sent, in seconds (default: 600)', 'DISTILLATE_ROUND_TIMEOUT'))
     .addOption(option('--database <file>', `SQLite file that keeps the federation across restarts; "none" keeps it in memory (default: ${DEFAULT_DATABASE})`, 'DISTILLATE_DATABASE'))
-    .addOption(option('--identity <file>', `the coordinator's key file, created when missing (default: ${DEFAULT_IDENTITY_FILE})`, 'DISTILLATE_IDENTITY'))
+    .addOption(option('--identity <file>', `the coordinator's key file, created when missing (default: ${DEFAULT_IDENTITY_FILE})`, 'DISTILLATE_COORDINATOR_IDENTITY'))
     .addOption(option('--tls-cert <file>', 'PEM certificate chain; with --tls-key the coordinator serves https and wss', 'DISTILLATE_TLS_CERT'))
     .addOption(option('--tls-key <file>', 'PEM private key of the certificate', 'DISTILLATE_TLS_KEY'))
     .addOption(option('--enrollment <mode>', `who may join: ${ENROLLMENT_MODES.join(', ')} (required, here or in the config file)`, 'DISTILLATE_ENROLLMENT'))
     .addOption(option('--allowlist <file>', 'client ids admitted in allowlist mode, one per line (see `distillate keys show`)', 'DISTILLATE_ALLOWLIST'))
     .addOption(option('--tokens <file>', 'one-time enrollment tokens for token mode, one per line (see `distillate tokens`)', 'DISTILLATE_TOKENS'))
     .addOption(option('--log-level <level>', 'pino log level: fatal, error, warn, info or debug', 'DISTILLATE_LOG_LEVEL').default('info'))
-    .action(async (options: CoordinatorOptions) => {
-      await runCoordinator(options);
+    .action(async (options: CoordinatorOptions, command: Command) => {
+      await runCoordinator(options, optionLabeller(command));
     });
 }
 
@@ -102,10 +105,11 @@ export function tokensCommand(): Command {
     });
 }
 
-async function runCoordinator(options: CoordinatorOptions): Promise<void> {
+async function runCoordinator(options: CoordinatorOptions, label: OptionLabel): Promise<void> {
+  checkLogLevel(options.logLevel, label('logLevel'));
   // Synchronous writes: a parent may stop this process right after its last message, and buffered lines would be lost.
   const logger = pino({ level: options.logLevel }, pino.destination({ dest: 2, sync: true }));
-  const config = await resolveSettings(options, logger);
+  const config = await resolveSettings(options, label, logger);
   const coordinator = new Coordinator({ ...config, logger });
 
   // Listen for the parent's exit before starting, so that a parent gone during start-up still stops this process.
@@ -124,8 +128,14 @@ async function runCoordinator(options: CoordinatorOptions): Promise<void> {
   const results = await coordinator.results();
   await sendToParent({ type: 'results', results });
   if (!process.send) {
-    const completed = results.rounds.filter((round) => round.failure === null).length;
-    console.log(`Federation finished: ${completed} of ${results.rounds.length} rounds made a teacher; ${Object.keys(results.reports).length} clients reported.`);
+    const completed = results.rounds.filter((round) => round.state === 'closed' && round.failure === null).length;
+    const reports = Object.keys(results.reports).length;
+    if (coordinator.status().state === 'stopped') {
+      const where = config.database === null ? 'Its state was in memory and is gone.' : `Start it again on ${config.database} to resume.`;
+      console.log(`Coordinator stopped after ${completed} of ${config.rounds} rounds made a teacher. ${where}`);
+    } else {
+      console.log(`Federation finished: ${completed} of ${config.rounds} rounds made a teacher; ${reports} clients reported.`);
+    }
   }
   await coordinator.stop();
   cancelStopWithParent();
@@ -133,17 +143,17 @@ async function runCoordinator(options: CoordinatorOptions): Promise<void> {
 }
 
 /** Merges the config file, the environment and the flags into the coordinator's settings, reading the files they name. */
-async function resolveSettings(options: CoordinatorOptions, logger: Logger): Promise<CoordinatorConfig> {
+async function resolveSettings(options: CoordinatorOptions, label: OptionLabel, logger: Logger): Promise<CoordinatorConfig> {
   const file = options.config ? await readSettingsFile(options.config) : {};
   const settings: CoordinatorFileSettings = { ...file };
   if (options.catalog !== undefined) settings.catalog = options.catalog;
   if (options.host !== undefined) settings.host = options.host;
-  if (options.port !== undefined) settings.port = integer('--port', options.port, 0, 65_535);
-  if (options.rounds !== undefined) settings.rounds = integer('--rounds', options.rounds, 1);
-  if (options.minClients !== undefined) settings.minClients = integer('--min-clients', options.minClients, 1);
-  if (options.clientsPerRound !== undefined) settings.clientsPerRound = integer('--clients-per-round', options.clientsPerRound, 1);
+  if (options.port !== undefined) settings.port = integer(label('port'), options.port, 0, 65_535);
+  if (options.rounds !== undefined) settings.rounds = integer(label('rounds'), options.rounds, 1);
+  if (options.minClients !== undefined) settings.minClients = integer(label('minClients'), options.minClients, 1);
+  if (options.clientsPerRound !== undefined) settings.clientsPerRound = integer(label('clientsPerRound'), options.clientsPerRound, 1);
   if (options.quorum !== undefined) settings.quorum = /^\d+$/.test(options.quorum) ? Number(options.quorum) : (options.quorum as `${number}%`);
-  if (options.roundTimeout !== undefined) settings.roundTimeoutMs = integer('--round-timeout', options.roundTimeout, 1) * 1000;
+  if (options.roundTimeout !== undefined) settings.roundTimeoutMs = integer(label('roundTimeout'), options.roundTimeout, 1) * 1000;
   if (options.database !== undefined) settings.database = options.database === 'none' ? null : options.database;
   if (options.identity !== undefined) settings.identityFile = options.identity;
   if (options.tlsCert !== undefined) settings.tlsCert = options.tlsCert;
@@ -156,14 +166,18 @@ async function resolveSettings(options: CoordinatorOptions, logger: Logger): Pro
   if (enrollment.mode === undefined) {
     throw new Error(`Choose who may join with --enrollment ${ENROLLMENT_MODES.join('|')} (or "enrollment": { "mode": ... } in the config file).`);
   }
-  if (settings.allowlistFile) enrollment.allowlist = [...enrollment.allowlist, ...(await readLines(settings.allowlistFile, '--allowlist'))];
-  if (settings.tokensFile) enrollment.tokens = [...enrollment.tokens, ...(await readLines(settings.tokensFile, '--tokens'))];
+  const fileLabel = (key: keyof CoordinatorOptions, fileKey: string) => (options[key] !== undefined ? label(key) : `${fileKey} of the config file`);
+  if (settings.allowlistFile) enrollment.allowlist = [...enrollment.allowlist, ...(await readLines(settings.allowlistFile, fileLabel('allowlist', 'allowlistFile')))];
+  if (settings.tokensFile) enrollment.tokens = [...enrollment.tokens, ...(await readLines(settings.tokensFile, fileLabel('tokens', 'tokensFile')))];
   checkEnrollmentSettings(enrollment as EnrollmentSettings);
 
   if ((settings.tlsCert === undefined) !== (settings.tlsKey === undefined)) {
     throw new Error('Give both --tls-cert and --tls-key to serve https, or neither to serve http.');
   }
-  const tls = settings.tlsCert && settings.tlsKey ? { cert: await readText(settings.tlsCert, '--tls-cert'), key: await readText(settings.tlsKey, '--tls-key') } : null;
+  const tls =
+    settings.tlsCert && settings.tlsKey
+      ? { cert: await readText(settings.tlsCert, fileLabel('tlsCert', 'tlsCert')), key: await readText(settings.tlsKey, fileLabel('tlsKey', 'tlsKey')) }
+      : null;
 
   const itemIds = settings.itemIds ?? buildDataset(await loadInteractions(settings.catalog ?? BUILT_IN_DATASETS['ml-latest-small'])).itemIds;
   const { catalog: _catalog, identityFile: _identityFile, tlsCert: _tlsCert, tlsKey: _tlsKey, allowlistFile: _allowlist, tokensFile: _tokens, ...coordinatorSettings } = settings;
@@ -226,7 +240,51 @@ async function readSettingsFile(file: string): Promise<CoordinatorFileSettings> 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error(`Invalid config file ${file}: expected one JSON object of coordinator settings.`);
   }
+  for (const key of Object.keys(value)) {
+    if (SETTING_NAMES.includes(key)) continue;
+    const suggestion = closestName(key, SETTING_NAMES);
+    throw new Error(
+      `Unknown setting "${key}" in the config file ${file}.` +
+        (suggestion ? ` Did you mean "${suggestion}"?` : '') +
+        ` Known settings: ${SETTING_NAMES.join(', ')}.`,
+    );
+  }
   return value as CoordinatorFileSettings;
+}
+
+/** Names a config file may use: the coordinator's settings and the file-only ones. */
+const SETTING_NAMES: readonly string[] = [
+  ...Object.keys(DEFAULT_COORDINATOR_CONFIG),
+  'itemIds',
+  'catalog',
+  'identityFile',
+  'tlsCert',
+  'tlsKey',
+  'allowlistFile',
+  'tokensFile',
+].filter((name) => name !== 'tls');
+
+/** The known name within edit distance 3 of `name`, ignoring case, or undefined. */
+function closestName(name: string, names: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of names) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance <= 3 && (best === undefined || distance < best.distance)) best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance: the fewest insertions, deletions and substitutions that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 async function readText(file: string, option: string): Promise<string> {

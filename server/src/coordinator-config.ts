@@ -144,6 +144,9 @@ export function resolveCoordinatorConfig(
       `rateLimit is ${JSON.stringify(config.rateLimit)}; expected { messagesPerSecond: a positive number, burst: an integer of at least 1 }.`,
     );
   }
+  if (typeof config.enrollment !== 'object' || config.enrollment === null || Array.isArray(config.enrollment)) {
+    throw new Error(`enrollment is ${JSON.stringify(config.enrollment)}; expected an object such as { "mode": "token", "tokens": [...] }.`);
+  }
   config.enrollment = { ...DEFAULT_COORDINATOR_CONFIG.enrollment, ...config.enrollment };
   checkEnrollmentSettings(config.enrollment);
   if (config.tls !== null && (typeof config.tls?.cert !== 'string' || typeof config.tls?.key !== 'string')) {
@@ -226,7 +229,8 @@ function requireInteger(config: CoordinatorConfig, key: keyof CoordinatorConfig,
   const value = config[key];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `between ${min} and ${max}`;
-    throw new Error(`${key} is ${String(value)}; expected an integer ${range}.`);
+    const shown = typeof value === 'number' ? String(value) : `${JSON.stringify(value)} (a ${value === null ? 'null' : typeof value})`;
+    throw new Error(`${key} is ${shown}; expected an integer ${range}.`);
   }
 }
 

@@ -7,6 +7,7 @@
 // runs in WAL mode, so a committed transaction survives the coordinator process being killed.
 // NOTE: synchronous=NORMAL can lose the last transactions if the machine itself loses power;
 // set synchronous=FULL in the database if that matters more than upload latency.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
@@ -30,6 +31,8 @@ export interface StoredRound {
   roundId: number;
   state: RoundState;
   participants: string[];
+  /** Clients whose upload the round accepted. */
+  uploaders: string[];
   deadline: number;
   openedAt: number;
   closedAt: number | null;
@@ -106,6 +109,7 @@ export class CoordinatorStore {
         round_id INTEGER PRIMARY KEY,
         state TEXT NOT NULL,
         participants TEXT NOT NULL,
+        uploaders TEXT NOT NULL DEFAULT '[]',
         deadline INTEGER NOT NULL,
         opened_at INTEGER NOT NULL,
         closed_at INTEGER,
@@ -155,11 +159,15 @@ export class CoordinatorStore {
    * codec would mix incompatible rounds.
    */
   bindFederation(settings: Record<string, unknown>): void {
-    const stored = this.db.prepare('SELECT key, value FROM federation').all() as Array<{ key: string; value: string }>;
+    const stored = this.db.prepare(`SELECT key, value FROM federation WHERE key NOT IN ('federationId', 'finishedAt')`).all() as Array<{
+      key: string;
+      value: string;
+    }>;
     if (stored.length === 0) {
       const insert = this.db.prepare('INSERT INTO federation (key, value) VALUES (?, ?)');
       this.db.transaction(() => {
         for (const [key, value] of Object.entries(settings)) insert.run(key, JSON.stringify(value));
+        insert.run('federationId', JSON.stringify(randomBytes(16).toString('hex')));
       })();
       return;
     }
@@ -174,6 +182,23 @@ export class CoordinatorStore {
           'Start with the settings it was created with to resume it, or give a new database file to start a new federation.',
       );
     }
+  }
+
+  /** Random id of the federation this database holds, drawn when the database was created; clients tie their checkpoints to it. */
+  federationId(): string {
+    const row = this.db.prepare(`SELECT value FROM federation WHERE key = 'federationId'`).get() as { value: string } | undefined;
+    return JSON.parse(row!.value) as string;
+  }
+
+  /** Records that the federation finished, so that a coordinator started on this database again does not wait for clients in vain. */
+  markFinished(): void {
+    this.db.prepare(`INSERT OR REPLACE INTO federation (key, value) VALUES ('finishedAt', ?)`).run(JSON.stringify(new Date().toISOString()));
+  }
+
+  /** When the federation finished, or null while it runs. */
+  finishedAt(): string | null {
+    const row = this.db.prepare(`SELECT value FROM federation WHERE key = 'finishedAt'`).get() as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as string) : null;
   }
 
   clients(): StoredClient[] {
@@ -214,12 +239,12 @@ export class CoordinatorStore {
   saveRound(round: StoredRound): void {
     this.db
       .prepare(
-        `INSERT INTO rounds (round_id, state, participants, deadline, opened_at, closed_at, probe_offsets, probe_items, candidates,
+        `INSERT INTO rounds (round_id, state, participants, uploaders, deadline, opened_at, closed_at, probe_offsets, probe_items, candidates,
                              failure, rejected_uploads, upload_bytes, teacher_bytes, aggregation_ms, teacher, round_key, sampler_state)
-         VALUES (@roundId, @state, @participants, @deadline, @openedAt, @closedAt, @probeOffsets, @probeItems, @candidates,
+         VALUES (@roundId, @state, @participants, @uploaders, @deadline, @openedAt, @closedAt, @probeOffsets, @probeItems, @candidates,
                  @failure, @rejectedUploads, @uploadBytes, @teacherBytes, @aggregationMs, @teacher, @roundKey, @samplerState)
          ON CONFLICT (round_id) DO UPDATE SET
-           state = excluded.state, deadline = excluded.deadline, closed_at = excluded.closed_at, failure = excluded.failure,
+           state = excluded.state, uploaders = excluded.uploaders, deadline = excluded.deadline, closed_at = excluded.closed_at, failure = excluded.failure,
            rejected_uploads = excluded.rejected_uploads, upload_bytes = excluded.upload_bytes, teacher_bytes = excluded.teacher_bytes,
            aggregation_ms = excluded.aggregation_ms, teacher = excluded.teacher, round_key = excluded.round_key,
            sampler_state = excluded.sampler_state`,
@@ -228,6 +253,7 @@ export class CoordinatorStore {
         roundId: round.roundId,
         state: round.state,
         participants: JSON.stringify(round.participants),
+        uploaders: JSON.stringify(round.uploaders),
         deadline: round.deadline,
         openedAt: round.openedAt,
         closedAt: round.closedAt,
@@ -251,6 +277,7 @@ export class CoordinatorStore {
       roundId: row.round_id as number,
       state: row.state as RoundState,
       participants: JSON.parse(row.participants as string) as string[],
+      uploaders: JSON.parse(row.uploaders as string) as string[],
       deadline: row.deadline as number,
       openedAt: row.opened_at as number,
       closedAt: (row.closed_at as number | null) ?? null,

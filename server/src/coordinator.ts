@@ -49,7 +49,7 @@ import { type CoordinatorConfig, quorumFor, resolveCoordinatorConfig } from './c
 import { CoordinatorMetrics } from './coordinator-metrics.js';
 import { CoordinatorStore, type StoredClient } from './coordinator-store.js';
 import { Enrollment } from './enrollment.js';
-import { FederationRound, type RoundSummary, type RoundUpload } from './federation-round.js';
+import { FederationRound, RELEASED_UPLOAD, type RoundSummary, type RoundUpload } from './federation-round.js';
 import { mountHttpApi } from './http-api.js';
 import {
   MessageRejection,
@@ -103,6 +103,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly fingerprint: string;
   readonly logger: Logger;
   readonly metrics = new CoordinatorMetrics();
+  /** Random id of this federation, kept in its database across restarts. */
+  readonly federationId: string;
 
   private readonly registry = new ClientRegistry();
   private readonly challenges = new Map<string, Uint8Array>();
@@ -154,6 +156,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.store = new CoordinatorStore(this.config.database ?? ':memory:');
     try {
       this.store.bindFederation(this.federationSettings());
+      const finishedAt = this.store.finishedAt();
+      if (finishedAt !== null) {
+        throw new Error(
+          `The coordinator database ${this.store.file} holds a federation that finished at ${finishedAt}. ` +
+            'Give a new database file to start another federation; this one keeps the finished rounds and reports.',
+        );
+      }
+      this.federationId = this.store.federationId();
       this.enrollment = new Enrollment(this.config.enrollment, this.store);
       this.restore();
     } catch (error) {
@@ -194,7 +204,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       });
       if (stored.samplerState) this.sampler.restoreState(stored.samplerState);
       for (const { clientId, metrics } of this.store.roundMetrics(stored.roundId)) round.metrics.set(clientId, metrics as never);
-      if (stored.state !== 'closed') {
+      if (stored.state === 'closed') {
+        // The payloads of a closed round are gone; the round still records who uploaded.
+        for (const clientId of stored.uploaders) round.uploads.set(clientId, RELEASED_UPLOAD);
+      } else {
         for (const upload of this.store.uploads(stored.roundId)) {
           round.uploads.set(upload.clientId, decodeAcceptedUpload(upload.sealed, this.registry.get(upload.clientId)!, round, this.uploadFormat));
         }
@@ -202,6 +215,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.rounds.push(round);
     }
     for (const { clientId, report } of this.store.reports()) this.reports.set(clientId, report as EvaluationReport);
+    this.metrics.setClients(0, clients.length);
 
     if (this.rounds.length > 0) {
       const current = this.rounds.at(-1)!;
@@ -225,7 +239,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   async start(): Promise<string> {
     const app = express();
     mountHttpApi(app, this);
-    this.httpServer = this.config.tls ? createHttpsServer({ cert: this.config.tls.cert, key: this.config.tls.key }, app) : createServer(app);
+    this.httpServer = this.config.tls ? this.createTlsServer(app) : createServer(app);
     this.io = new Server(this.httpServer, {
       transports: ['websocket'],
       // NOTE: socket.io closes a connection whose message exceeds maxHttpBufferSize, without a
@@ -238,15 +252,38 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.io.on('connection', (socket) => this.onConnection(socket));
 
     await new Promise<void>((resolve, reject) => {
-      this.httpServer!.once('error', reject);
+      this.httpServer!.once('error', (error: NodeJS.ErrnoException) => {
+        const address = `${this.config.host}:${this.config.port}`;
+        if (error.code === 'EADDRINUSE') reject(new Error(`Port ${this.config.port} is already in use on ${this.config.host}. Stop the process that listens there, or choose another port.`));
+        else if (error.code === 'EADDRNOTAVAIL') reject(new Error(`Cannot listen on ${address}: no network interface has the address ${this.config.host}. Check the host setting.`));
+        else reject(error);
+      });
       this.httpServer!.listen(this.config.port, this.config.host, () => resolve());
     });
 
     this.finished = this.runFederation();
     this.finished.catch((error: unknown) => this.logger.error({ err: error }, 'federation failed'));
     if (this.enrollment.mode === 'open') this.logger.warn('enrollment is open: any client that signs the challenge can join');
+    if (typeof this.config.quorum === 'number' && this.config.quorum > this.config.minClients) {
+      this.logger.warn(
+        { quorum: this.config.quorum, minClients: this.config.minClients },
+        'the quorum is above minClients, so rounds fail unless more clients than minClients take part',
+      );
+    }
     this.logger.info({ url: this.url, fingerprint: this.fingerprint, enrollment: this.enrollment.mode, database: this.config.database }, 'coordinator listening');
     return this.url;
+  }
+
+  /** Creates the https server, with an error that says which setting to check when the certificate or key is unusable. */
+  private createTlsServer(app: express.Express): HttpServer {
+    try {
+      return createHttpsServer({ cert: this.config.tls!.cert, key: this.config.tls!.key }, app);
+    } catch (error) {
+      throw new Error(
+        `The TLS certificate and key are not usable: ${(error as Error).message}. ` +
+          'Check that the certificate file holds a PEM certificate chain and the key file its PEM private key, and that they belong together.',
+      );
+    }
   }
 
   get url(): string {
@@ -353,6 +390,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const results = this.collectResults();
     this.logger.info({ reports: this.reports.size, rounds: this.rounds.length }, 'federation finished');
     this.store.audit('federation-finished', null, null, { reports: this.reports.size });
+    this.store.markFinished();
     this.emit('federation-finished', results);
     return results;
   }
@@ -382,6 +420,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.store.audit('round-opened', null, roundId, { participants: [...round.participants] });
 
     for (const client of participants) this.sendTask(round, client);
+    if (participants.length < round.quorum) {
+      this.logger.warn(
+        { roundId, participants: participants.length, quorum: round.quorum },
+        'the round has fewer participants than its quorum, so it will fail at its deadline; lower the quorum or raise minClients',
+      );
+    }
     this.logger.info({ roundId, participants: participants.length, quorum: round.quorum, probes: round.probes, candidates: round.candidates }, 'round opened');
     this.metrics.roundOpened(roundId, participants.length);
     this.emit('round-opened', { roundId, participants: participants.length, probes: round.probes, candidates: round.candidates });
@@ -458,6 +502,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       roundId: round.roundId,
       state: round.state,
       participants: [...round.participants],
+      uploaders: [...round.uploads.keys()],
       deadline: round.deadline,
       openedAt: round.openedAt,
       closedAt: round.closedAt,
@@ -687,7 +732,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return {
       ok: true,
       clientId,
-      federation: { rounds, itemIds, exchange, uploadCodec, teacherCodec, roundMetrics, maxMessageBytes },
+      federation: { federationId: this.federationId, rounds, itemIds, exchange, uploadCodec, teacherCodec, roundMetrics, maxMessageBytes },
       lastSequence: client.lastSequence,
     };
   }

@@ -27,7 +27,7 @@ const CLIENT_ID = /^[0-9a-f]{32}$/;
 
 export function checkEnrollmentSettings(settings: EnrollmentSettings): void {
   if (!ENROLLMENT_MODES.includes(settings.mode)) {
-    throw new Error(`enrollment.mode is "${String(settings.mode)}"; expected one of ${ENROLLMENT_MODES.join(', ')}.`);
+    throw new Error(`enrollment.mode (--enrollment) is "${String(settings.mode)}"; expected one of ${ENROLLMENT_MODES.join(', ')}.`);
   }
   const badId = settings.allowlist.find((clientId) => !CLIENT_ID.test(clientId));
   if (badId !== undefined) {
@@ -38,10 +38,16 @@ export function checkEnrollmentSettings(settings: EnrollmentSettings): void {
     throw new Error('enrollment.tokens holds a token shorter than 16 or longer than 256 characters; use long random tokens, such as `distillate coordinator tokens` prints.');
   }
   if (settings.mode === 'allowlist' && settings.allowlist.length === 0) {
-    throw new Error('enrollment.mode is allowlist but the allowlist is empty, so no client could join. Add client ids, or choose another mode.');
+    throw new Error(
+      'enrollment.mode is allowlist but the allowlist is empty, so no client could join. ' +
+        'Give a file of client ids with --allowlist (or list them in enrollment.allowlist of the config file), or choose another mode.',
+    );
   }
   if (settings.mode === 'token' && settings.tokens.length === 0) {
-    throw new Error('enrollment.mode is token but no tokens are configured, so no new client could join. Add tokens, or choose another mode.');
+    throw new Error(
+      'enrollment.mode is token but no tokens are configured, so no new client could join. ' +
+        'Give a file of tokens with --tokens (`distillate tokens` prints new ones), or choose another mode.',
+    );
   }
 }
 

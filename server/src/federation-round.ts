@@ -7,7 +7,8 @@ import { MessageRejection } from './message-checks.js';
 /** An accepted upload: logits on the transfer set, or a matrix of parameters or item patterns. */
 export type RoundUpload = ({ kind: 'logits' } & LogitUpload) | { kind: 'matrix'; values: Float32Array; shape: MatrixShape };
 
-const RELEASED_UPLOAD: RoundUpload = { kind: 'matrix', values: new Float32Array(0), shape: { rows: 0, columns: 0 } };
+/** Entry of an upload whose payload was freed after its round closed. */
+export const RELEASED_UPLOAD: RoundUpload = { kind: 'matrix', values: new Float32Array(0), shape: { rows: 0, columns: 0 } };
 
 export type RoundState = 'open' | 'collecting' | 'aggregating' | 'distributing' | 'closed';
 

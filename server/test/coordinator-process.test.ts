@@ -59,8 +59,12 @@ describe('coordinator command line', () => {
     ['a zero --rounds', ['--rounds', '0'], '--rounds is "0"; expected an integer of at least 1.'],
     ['a --port out of range', ['--port', '70000'], '--port is "70000"; expected an integer between 0 and 65535.'],
     ['a config file with invalid JSON', ['--config', 'BROKEN'], 'Invalid JSON in the config file'],
+    ['a misspelt setting in the config file', ['--config', 'TYPO'], 'Unknown setting "roundTimeout" in the config file'],
+    ['a setting of the wrong type', ['--config', 'STRING'], 'rounds is "3" (a string); expected an integer of at least 1.'],
+    ['a bad --rounds from the environment', ['--enrollment', 'open', '--database', 'none', '--rounds=ENV'], 'DISTILLATE_ROUNDS is "zero"'],
+    ['an unknown log level', ['--enrollment', 'open', '--log-level', 'verbose'], '--log-level is "verbose"; expected one of'],
     ['no enrollment mode', ['--database', 'none'], 'Choose who may join with --enrollment open|allowlist|token'],
-    ['an unknown enrollment mode', ['--enrollment', 'everyone', '--database', 'none'], 'enrollment.mode is "everyone"; expected one of open, allowlist, token.'],
+    ['an unknown enrollment mode', ['--enrollment', 'everyone', '--database', 'none'], 'enrollment.mode (--enrollment) is "everyone"; expected one of open, allowlist, token.'],
     ['an allowlist mode without ids', ['--enrollment', 'allowlist', '--database', 'none'], 'the allowlist is empty'],
     ['a TLS certificate without its key', ['--enrollment', 'open', '--tls-cert', 'cert.pem'], 'Give both --tls-cert and --tls-key'],
   ])('rejects %s', async (_, args, message) => {
@@ -70,8 +74,16 @@ describe('coordinator command line', () => {
     const catalogFile = path.join(folder, 'catalog.csv');
     await writeFile(catalogFile, 'user,item\n1,10\n1,11\n2,12\n');
 
-    const flags = args.map((arg) => (arg === 'BROKEN' ? brokenFile : arg));
-    const child = forkTypeScript(COORDINATOR_ENTRY, ['--catalog', catalogFile, ...flags], { cwd: folder, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const typoFile = path.join(folder, 'typo.json');
+    await writeFile(typoFile, JSON.stringify({ enrollment: { mode: 'open' }, roundTimeout: 30 }));
+    const stringFile = path.join(folder, 'string.json');
+    await writeFile(stringFile, JSON.stringify({ enrollment: { mode: 'open' }, database: null, rounds: '3' }));
+
+    // --rounds=ENV stands for DISTILLATE_ROUNDS=zero in the environment.
+    const files: Record<string, string> = { BROKEN: brokenFile, TYPO: typoFile, STRING: stringFile };
+    const flags = args.filter((arg) => arg !== '--rounds=ENV').map((arg) => files[arg] ?? arg);
+    const env = args.includes('--rounds=ENV') ? { ...process.env, DISTILLATE_ROUNDS: 'zero' } : process.env;
+    const child = forkTypeScript(COORDINATOR_ENTRY, ['--catalog', catalogFile, ...flags], { cwd: folder, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     onTestFinished(() => {
       child.kill();
     });

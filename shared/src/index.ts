@@ -30,3 +30,4 @@ export * from './data/zip-extraction.js';
 export * from './data/dataset-download.js';
 export * from './codecs/index.js';
 export * from './factorization/index.js';
+export * from './cli/option-labels.js';

@@ -35,6 +35,9 @@ export function dataSplitCommand(): Command {
       }
 
       const dataset = buildDataset(await loadInteractions(await datasetPath(source, options.cache)));
+      if (clients > dataset.users.length) {
+        throw new Error(`--clients is ${clients}, but ${source} has only ${dataset.users.length} users; every client needs at least one.`);
+      }
       const partition = partitionUsers(dataset, {
         ...DEFAULT_PARTITION,
         scheme: options.partition as PartitionScheme,

@@ -22,6 +22,12 @@ const program = new Command('distillate')
   .addCommand(dataCommand())
   .addCommand(simulateCommand('distillate simulate'));
 
+// Output piped into a command that exits early, such as `head`, is no error of this program.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 program.parseAsync().catch((error: unknown) => {
   console.error(`\nError: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

@@ -39,6 +39,8 @@ export const registerRequestSchema = z.object({
 export type RegisterRequest = z.infer<typeof registerRequestSchema>;
 
 export const federationSettingsSchema = z.object({
+  /** Random id of the federation, the same across coordinator restarts; clients tie their checkpoints to it. */
+  federationId: z.string(),
   rounds: z.number().int().min(1),
   itemIds: z.array(z.string()),
   exchange: z.enum(EXCHANGES),
