@@ -144,7 +144,7 @@ function printReport(clientId: string, report: EvaluationReport, teachers: numbe
   console.log(JSON.stringify({ clientId, report }));
 }
 
-/** Reads the PEM certificates a client trusts, and checks that the file holds at least one. */
+/** Reads the PEM certificates a client trusts, and checks that the file contains at least one. */
 async function readCertificates(file: string, label: string): Promise<string> {
   let text: string;
   try {
@@ -153,7 +153,7 @@ async function readCertificates(file: string, label: string): Promise<string> {
     throw new Error(`Cannot read ${label} file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Check the path.`);
   }
   if (!text.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new Error(`${label} file ${file} holds no PEM certificate (no "-----BEGIN CERTIFICATE-----" line). Give the coordinator's certificate, not its key.`);
+    throw new Error(`${label} file ${file} contains no PEM certificate (no "-----BEGIN CERTIFICATE-----" line). Give the coordinator's certificate, not its key.`);
   }
   return text;
 }

@@ -264,7 +264,7 @@ const SETTING_NAMES: readonly string[] = [
   'tokensFile',
 ].filter((name) => name !== 'tls');
 
-/** The known name within edit distance 3 of `name`, ignoring case, or undefined. */
+/** Finds the known name within edit distance 3 of `name`, ignoring case; undefined when none is that close. */
 function closestName(name: string, names: readonly string[]): string | undefined {
   let best: { name: string; distance: number } | undefined;
   for (const candidate of names) {

@@ -178,7 +178,7 @@ export class CoordinatorStore {
       .map(([key]) => key);
     if (changed.length > 0) {
       throw new Error(
-        `The coordinator database ${this.file} holds a federation with other settings (${changed.join(', ')} differ). ` +
+        `The coordinator database ${this.file} contains a federation with other settings (${changed.join(', ')} differ). ` +
           'Start with the settings it was created with to resume it, or give a new database file to start a new federation.',
       );
     }
@@ -297,7 +297,7 @@ export class CoordinatorStore {
 
   /**
    * Commits an accepted upload together with the client's new sequence number and byte count,
-   * in one transaction, so that a restart never sees one without the other.
+   * in one transaction, so that a restart never reads one without the other.
    */
   acceptUpload(roundId: number, client: StoredClient, upload: StoredUpload, roundUploadBytes: number): void {
     this.db.transaction(() => {

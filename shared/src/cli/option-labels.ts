@@ -1,7 +1,7 @@
 // Helpers for the command lines of the coordinator and the client, which take each option as a
 // flag or as an environment variable.
 
-/** The part of a commander Command that says where each option's value came from. */
+/** The part of a commander Command that reports where each option's value came from. */
 export interface CommandOptionSources {
   readonly options: ReadonlyArray<{ attributeName(): string; long?: string; envVar?: string }>;
   getOptionValueSource(key: string): string | undefined;
