@@ -142,10 +142,12 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
       let failedAttempts = 0;
       socket.on('connect_error', (error) => {
         failedAttempts += 1;
-        this.logger.warn(
-          { url: this.options.url, attempt: failedAttempts, err: error.message, cause: connectionFailureCause(error) },
-          'failed to connect to the coordinator, retrying with backoff (check the URL if this repeats)',
-        );
+        const cause = connectionFailureCause(error);
+        // A certificate problem does not go away by retrying, unless the coordinator's certificate changes.
+        const advice = /certificate|altnames|self-signed/i.test(cause ?? '')
+          ? "the coordinator's TLS certificate is not trusted or does not name this address; give its certificate as the client's ca (--ca)"
+          : 'check the URL if this repeats';
+        this.logger.warn({ url: this.options.url, attempt: failedAttempts, err: error.message, cause }, `failed to connect to the coordinator, retrying with backoff (${advice})`);
       });
       socket.on('connect', () => {
         failedAttempts = 0;
