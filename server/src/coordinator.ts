@@ -274,7 +274,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return this.url;
   }
 
-  /** Creates the https server, with an error that says which setting to check when the certificate or key is unusable. */
+  /** Creates the https server, with an error that names the settings to check when the certificate or key is unusable. */
   private createTlsServer(app: express.Express): HttpServer {
     try {
       return createHttpsServer({ cert: this.config.tls!.cert, key: this.config.tls!.key }, app);
@@ -345,7 +345,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return this.rounds.map((round) => round.summary());
   }
 
-  /** The last entries of the audit log, oldest first. */
+  /** Returns the last entries of the audit log, oldest first. */
   auditLog(limit?: number) {
     return this.store.auditLog(limit);
   }
@@ -650,7 +650,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /**
-   * Drops the messages of a connection beyond its rate limit, answering each with a rejection.
+   * Drops the messages of a connection beyond its rate limit, and replies to each with a rejection.
    * A connection that keeps sending at ten times its burst past the limit is closed.
    */
   private limitRate(socket: FederationSocket): void {
@@ -673,9 +673,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /**
-   * Runs one message handler and answers through the acknowledgement: the handler's reply, or a
-   * rejection that is logged, counted and audited. A message that asks for no reply is rejected
-   * without an answer. No rejection stops the coordinator or touches another client's work.
+   * Runs one message handler and replies through the acknowledgement: the handler's reply, or a
+   * rejection that is logged, counted and audited. A message that requests no acknowledgement is
+   * rejected without a reply. No rejection stops the coordinator or touches another client's work.
    */
   private handle(socket: FederationSocket, event: string, reply: unknown, handler: () => object): void {
     const respond = typeof reply === 'function' ? (reply as (answer: object) => void) : null;
@@ -766,7 +766,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /**
-   * Checks an upload and commits it to the database before answering, so that an accepted
+   * Checks an upload and commits it to the database before replying, so that an accepted
    * upload survives a restart. `countBytes` is the message's size when its parts were not counted already.
    */
   private acceptUpload(socket: FederationSocket, message: unknown, countBytes: number): UploadReply {
