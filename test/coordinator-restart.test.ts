@@ -157,6 +157,6 @@ describe('coordinator restart', () => {
     third.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const [thirdCode] = await once(third, 'exit');
     expect(thirdCode).toBe(1);
-    expect(stderr).toContain('holds a federation that finished');
+    expect(stderr).toContain('contains a federation that finished');
   }, 120_000);
 });

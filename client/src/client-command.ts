@@ -8,22 +8,18 @@ import path from 'node:path';
 
 import {
   type EvaluationReport,
-  type Identity,
-  IdentityFileError,
   type OptionLabel,
   checkLogLevel,
   optionLabeller,
-  createIdentity,
   identityFromSeed,
   loadInteractions,
+  loadOrCreateIdentityFile,
   metricMeans,
-  readIdentityFile,
   sendToParent,
   stopWithParent,
-  writeIdentityFile,
 } from '@distillate/shared';
 import { Command, Option } from 'commander';
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
 
 import { FederationClient } from './federation-client.js';
 import { DEFAULT_FEDPDD_SETTINGS, type FedPddSettings } from './fedpdd-learner.js';
@@ -94,7 +90,7 @@ async function runClient(options: ClientOptions, label: OptionLabel): Promise<vo
   const identity =
     options.identitySeed !== undefined
       ? identityFromSeed(options.identitySeed)
-      : await loadOrCreateIdentity(options.identity ?? path.join(stateFolder!, 'identity.json'), logger);
+      : await loadOrCreateIdentityFile(options.identity ?? path.join(stateFolder!, 'identity.json'), logger);
 
   const learner = createLearner(options.algorithm, await loadInteractions(options.data!), settings);
   const client = new FederationClient({
@@ -162,21 +158,6 @@ async function makeStateFolder(folder: string, label: string): Promise<void> {
   const existing = await stat(folder).catch(() => null);
   if (existing !== null && !existing.isDirectory()) throw new Error(`${label} ${folder} is a file; expected a folder for the client's key file and checkpoint.`);
   await mkdir(folder, { recursive: true, mode: 0o700 });
-}
-
-/** Loads a key file, or creates it when it does not exist, so that the client keeps its id across restarts. */
-async function loadOrCreateIdentity(file: string, logger: Logger): Promise<Identity> {
-  try {
-    const loaded = await readIdentityFile(file);
-    for (const warning of loaded.warnings) logger.warn({ file }, warning);
-    return loaded.identity;
-  } catch (error) {
-    if (!(error instanceof IdentityFileError) || error.reason !== 'not-found') throw error;
-  }
-  const identity = createIdentity();
-  await writeIdentityFile(file, identity);
-  logger.info({ file }, 'created a new key file');
-  return identity;
 }
 
 function isHttpUrl(text: string): boolean {

@@ -9,19 +9,16 @@ import { readFile } from 'node:fs/promises';
 
 import {
   BUILT_IN_DATASETS,
-  type Identity,
   type OptionLabel,
   checkLogLevel,
   optionLabeller,
-  IdentityFileError,
   buildDataset,
   createIdentity,
   loadInteractions,
-  readIdentityFile,
+  loadOrCreateIdentityFile,
   readJsonFile,
   sendToParent,
   stopWithParent,
-  writeIdentityFile,
 } from '@distillate/shared';
 import { Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
@@ -190,23 +187,8 @@ async function resolveSettings(options: CoordinatorOptions, label: OptionLabel, 
     enrollment: { mode: enrollment.mode, allowlist: enrollment.allowlist, tokens: enrollment.tokens },
     tls,
   });
-  config.identity = settings.identityFile === null ? createIdentity() : await loadOrCreateIdentity(settings.identityFile ?? DEFAULT_IDENTITY_FILE, logger);
+  config.identity = settings.identityFile === null ? createIdentity() : await loadOrCreateIdentityFile(settings.identityFile ?? DEFAULT_IDENTITY_FILE, logger);
   return config;
-}
-
-/** Loads a key file, or creates it when it does not exist, so that the coordinator keeps one fingerprint across restarts. */
-export async function loadOrCreateIdentity(file: string, logger: Logger): Promise<Identity> {
-  try {
-    const loaded = await readIdentityFile(file);
-    for (const warning of loaded.warnings) logger.warn({ file }, warning);
-    return loaded.identity;
-  } catch (error) {
-    if (!(error instanceof IdentityFileError) || error.reason !== 'not-found') throw error;
-  }
-  const identity = createIdentity();
-  await writeIdentityFile(file, identity);
-  logger.info({ file }, 'created a new key file');
-  return identity;
 }
 
 function stopOnSignals(coordinator: Coordinator, logger: Logger): void {

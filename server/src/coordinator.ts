@@ -159,7 +159,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       const finishedAt = this.store.finishedAt();
       if (finishedAt !== null) {
         throw new Error(
-          `The coordinator database ${this.store.file} holds a federation that finished at ${finishedAt}. ` +
+          `The coordinator database ${this.store.file} contains a federation that finished at ${finishedAt}. ` +
             'Give a new database file to start another federation; this one keeps the finished rounds and reports.',
         );
       }

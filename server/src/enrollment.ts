@@ -31,11 +31,11 @@ export function checkEnrollmentSettings(settings: EnrollmentSettings): void {
   }
   const badId = settings.allowlist.find((clientId) => !CLIENT_ID.test(clientId));
   if (badId !== undefined) {
-    throw new Error(`enrollment.allowlist holds "${badId}", which is not a client id; expected 32 lowercase hex digits, as \`distillate keys show\` prints.`);
+    throw new Error(`enrollment.allowlist contains "${badId}", which is not a client id; expected 32 lowercase hex digits, as \`distillate keys show\` prints.`);
   }
   const badToken = settings.tokens.find((token) => typeof token !== 'string' || token.length < 16 || token.length > 256);
   if (badToken !== undefined) {
-    throw new Error('enrollment.tokens holds a token shorter than 16 or longer than 256 characters; use long random tokens, such as `distillate coordinator tokens` prints.');
+    throw new Error('enrollment.tokens contains a token shorter than 16 or longer than 256 characters; use long random tokens, such as `distillate tokens` prints.');
   }
   if (settings.mode === 'allowlist' && settings.allowlist.length === 0) {
     throw new Error(
@@ -101,7 +101,7 @@ export class Enrollment {
   }
 }
 
-/** Tokens are compared and stored as SHA-256 digests, so the database never holds a usable token. */
+/** Tokens are compared and stored as SHA-256 digests, so the database never contains a usable token. */
 function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }

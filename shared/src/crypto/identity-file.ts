@@ -410,3 +410,25 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
+
+/**
+ * Loads a key file, or creates it with fresh keys when it does not exist, so that a coordinator
+ * keeps its fingerprint and a client its id across restarts. `log` receives the permission
+ * warnings of an existing file and the notice of a new one.
+ */
+export async function loadOrCreateIdentityFile(
+  file: string,
+  log: { warn(details: object, message: string): void; info(details: object, message: string): void },
+): Promise<Identity> {
+  try {
+    const loaded = await readIdentityFile(file);
+    for (const warning of loaded.warnings) log.warn({ file }, warning);
+    return loaded.identity;
+  } catch (error) {
+    if (!(error instanceof IdentityFileError) || error.reason !== 'not-found') throw error;
+  }
+  const identity = createIdentity();
+  await writeIdentityFile(file, identity);
+  log.info({ file }, 'created a new key file');
+  return identity;
+}
