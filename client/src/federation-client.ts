@@ -88,9 +88,9 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
   private readonly answered = new Set<number>();
   /** Rounds whose teacher this client has learned from; a teacher sent again is ignored. */
   private readonly taught = new Set<number>();
-  /** The plaintext of the latest upload, kept until its teacher arrives so that a task sent again after a reconnection is answered without training twice. */
+  /** The plaintext of the latest upload, kept until its teacher arrives so that a task sent again after a reconnection gets the same upload without training twice. */
   private lastAnswer: { roundId: number; payload: Uint8Array } | null = null;
-  /** The evaluation report, kept so that a request sent again is answered without evaluating twice. */
+  /** The evaluation report, kept so that a request sent again gets the same report without evaluating twice. */
   private report: EvaluationReport | null = null;
   /** Resolves once the current connection has registered; replaced on every disconnection. */
   private session: Promise<void>;
@@ -360,7 +360,7 @@ export class FederationClient extends EventEmitter<FederationClientEvents> {
     this.lastAnswer = { roundId: task.roundId, payload };
 
     const reply = await this.sendWhenRegistered('round:upload', task.roundId, payload, task.deadline);
-    // A duplicate means an earlier send of this answer was accepted, and only its reply was lost.
+    // A duplicate means an earlier send of this upload was accepted, and only its reply was lost.
     if (!reply.ok && reply.reason !== 'duplicate') {
       this.logger.warn({ roundId: task.roundId, reason: reply.reason, err: reply.error }, 'upload rejected');
       return;
@@ -496,7 +496,7 @@ function parse<T>(schema: { safeParse(value: unknown): { success: true; data: T 
 }
 
 /**
- * The underlying reason of a failed connection attempt, such as a rejected TLS certificate,
+ * Returns the underlying reason of a failed connection attempt, such as a rejected TLS certificate,
  * which socket.io-client keeps in the error's `description` for the websocket transport.
  */
 function connectionFailureCause(error: Error & { description?: unknown }): string | undefined {

@@ -13,7 +13,7 @@ export interface RegisteredClient {
   /** Id of the socket the client is on now, or null while it is disconnected. */
   socketId: string | null;
   bytesReceived: number;
-  /** How the client was admitted first: open, allowlist or token. */
+  /** Method that first admitted the client: open, allowlist or token. */
   enrolledBy: string;
 }
 

@@ -70,7 +70,7 @@ export interface CoordinatorConfig {
   maxUploadBytesPerRound: number;
   /** Messages each connection may send: a sustained rate per second and a burst. */
   rateLimit: { messagesPerSecond: number; burst: number };
-  /** Who may join: open, an allowlist of client ids, or one-time tokens. */
+  /** Enrollment mode: open, an allowlist of client ids, or one-time tokens. */
   enrollment: EnrollmentSettings;
   /** SQLite file that keeps the federation across restarts; null keeps it in memory only. */
   database: string | null;

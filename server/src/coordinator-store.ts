@@ -373,7 +373,7 @@ function blob(value: Uint8Array | undefined): Buffer | null {
   return value === undefined ? null : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
-/** A copy of a BLOB column as a Uint8Array with its own buffer, so typed-array views over it are aligned. */
+/** Copies a BLOB column into a Uint8Array with its own buffer, so that typed-array views over it are aligned. */
 function bytes(value: unknown): Uint8Array {
   return Uint8Array.from(value as Buffer);
 }

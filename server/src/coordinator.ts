@@ -798,7 +798,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const latest = this.lastTeacherRound();
     if (latest === undefined || message.roundId > latest.roundId) return;
     this.sendTeacher(latest, client, !latest.participants.has(client.clientId));
-    this.logger.info({ clientId: client.clientId, uploadRound: message.roundId, teacherRound: latest.roundId }, 'late upload answered with the current teacher');
+    this.logger.info({ clientId: client.clientId, uploadRound: message.roundId, teacherRound: latest.roundId }, 'late upload rejected; sent the current teacher instead');
   }
 
   private onReport(socket: FederationSocket, message: unknown): UploadReply {

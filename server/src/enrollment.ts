@@ -3,7 +3,7 @@
 // - allowlist: only clients whose id is on the operator's list;
 // - token: a client joins by presenting a one-time enrollment token, and stays enrolled after.
 // In every mode the client has already proven, by signing the connection's challenge, that it
-// holds the signing key its id is derived from.
+// has the signing key its id is derived from.
 import { createHash } from 'node:crypto';
 
 import type { CoordinatorStore } from './coordinator-store.js';
@@ -20,7 +20,7 @@ export interface EnrollmentSettings {
   tokens: string[];
 }
 
-/** How a client was admitted: by the open mode, the allowlist, a token, or an earlier token enrollment. */
+/** Method that admitted a client: the open mode, the allowlist, a token, or an earlier token enrollment. */
 export type EnrollmentMethod = 'open' | 'allowlist' | 'token' | 'known';
 
 const CLIENT_ID = /^[0-9a-f]{32}$/;
@@ -68,8 +68,8 @@ export class Enrollment {
   }
 
   /**
-   * Admits a client or throws a rejection that says what the client's operator should do.
-   * `enrolledBy` is how the client was admitted before, when the registry knows it.
+   * Admits a client, or throws a rejection that tells the client's operator what to do.
+   * `enrolledBy` is how the client was admitted before, when the registry has the client.
    */
   admit(clientId: string, enrolledBy: string | null, token: string | undefined): EnrollmentMethod {
     switch (this.settings.mode) {

@@ -74,7 +74,7 @@ export class FederationRound {
 
   /**
    * Frees the decoded payloads once the round has closed. The map keeps one empty entry per
-   * client, so the round still knows who uploaded.
+   * client, so the round still records who uploaded.
    */
   releasePayloads(): void {
     for (const clientId of this.uploads.keys()) this.uploads.set(clientId, RELEASED_UPLOAD);

@@ -84,7 +84,7 @@ export class TransferSetSampler {
     });
   }
 
-  /** The popularity evidence gathered so far, as bytes to store: popularity (float64) then observed flags. */
+  /** Returns the popularity evidence gathered so far as bytes to store: popularity (float64), then the observed flags. */
   saveState(): Uint8Array {
     const state = new Uint8Array(this.popularity.byteLength + this.observed.byteLength);
     state.set(new Uint8Array(this.popularity.buffer, this.popularity.byteOffset, this.popularity.byteLength), 0);

@@ -1,5 +1,5 @@
 // Reassembles uploads that arrive in parts. An upload larger than the federation's message
-// limit travels as round:upload-part messages; the coordinator keeps one partial upload per
+// limit travels as round:upload-part messages. The coordinator keeps one partial upload per
 // client and hands over the joined bytes when the last part is in.
 import type { UploadPartMessage } from '@distillate/shared';
 

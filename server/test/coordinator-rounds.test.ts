@@ -1,5 +1,5 @@
-// The round engine seen from the clients: a quorum given as a share, a late upload answered
-// with the current teacher, and readiness over HTTP.
+// The round engine seen from the clients: a quorum given as a share, a late upload that gets
+// the current teacher, and readiness over HTTP.
 import { Float32LogitCodec, PROTOCOL_VERSION, type RoundTaskMessage, encodeLogitUpload, sealUpload } from '@distillate/shared';
 import pino from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -70,7 +70,7 @@ describe('coordinator rounds', () => {
     const teachersBefore = late.teachers.length;
     expect(late.teachers.map((teacher) => teacher.roundId)).toEqual([1]);
 
-    // The late client's answer to round 1 arrives while round 2 collects: rejected, and answered with round 1's teacher.
+    // The late client's upload for round 1 arrives while round 2 collects: it is rejected, and the client gets round 1's teacher.
     const reply = await late.upload(logitsFor(late, round1, 1));
     expect(reply).toMatchObject({ ok: false, reason: 'stale-round' });
     const resent = await late.nextTeacher(teachersBefore + 1);

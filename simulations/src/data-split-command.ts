@@ -55,7 +55,7 @@ export function dataSplitCommand(): Command {
     });
 }
 
-/** The folder of a catalog dataset (built in or downloaded), or the source itself when it is not a catalog id. */
+/** Returns the folder of a catalog dataset (built in or downloaded), or the source itself when it is not a catalog id. */
 async function datasetPath(source: string, cacheOption: string | undefined): Promise<string> {
   if (!DATASET_CATALOG.some((entry) => entry.id === source)) return source;
   const dataset = findCatalogDataset(source);

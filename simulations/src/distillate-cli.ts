@@ -3,7 +3,7 @@
 //   distillate client         join a coordinator with a local data file
 //   distillate keys           create, show and rotate key files
 //   distillate tokens         print one-time enrollment tokens
-//   distillate data           list datasets and download them with checksums
+//   distillate data           list, download (with checksums) and split datasets
 //   distillate simulate       run a scenario (see simulations/scenarios/)
 import { clientCommand } from '@distillate/client/command';
 import { coordinatorCommand, tokensCommand } from '@distillate/server/command';
